@@ -1,0 +1,16 @@
+"""The clock is passed in, never read inside the core: tests move it, production doesn't."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+Clock = Callable[[], datetime]
+
+# Business time: Saudi Arabia keeps UTC+3 all year, but the zone is named, not assumed.
+RIYADH = ZoneInfo("Asia/Riyadh")
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)

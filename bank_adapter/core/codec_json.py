@@ -1,0 +1,125 @@
+"""JSON bodies <-> message models.
+
+`decode_json` turns bytes into a plain object (MALFORMED_MESSAGE when they are not one);
+`validate` turns that into a model (SCHEMA_INVALID naming every field at fault). The
+split lets the pipeline read the MessageId (`peek_message_id`) of a message that fails
+validation, so even that answer carries `inReplyTo`.
+
+Numbers with a fraction or exponent are parsed as `Decimal`, so no value passes through
+binary floating point; no field of the contract takes one anyway, and the models refuse
+them with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Final, NoReturn, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from bank_adapter.core.messages import fit_text, uuid_or_none
+from bank_adapter.core.money import WIRE_CONTEXT
+from bank_adapter.errors import AdapterError, Code
+
+M = TypeVar("M", bound=BaseModel)
+
+# A SCHEMA_INVALID detail lists every problem, within reason: a 64 KiB body of unknown
+# keys must not produce a 64 KiB detail, and a key may be of any length.
+MAX_LISTED_PROBLEMS: Final = 20
+MAX_PROBLEM_LENGTH: Final = 300
+
+_LONE_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
+_PHRASES: Final = {"missing": "missing", "extra_forbidden": "unknown field"}
+_SHOULD: Final = re.compile(r"^(Input|String|List|Value) should")
+
+
+def decode_json(body: bytes) -> dict[str, object]:
+    """The JSON object in `body` (strict UTF-8, unique keys, no NaN), or MALFORMED_MESSAGE."""
+    try:
+        data = json.loads(
+            body.decode("utf-8"),
+            parse_float=Decimal,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeError included
+        raise AdapterError(Code.MALFORMED_MESSAGE, _malformed_reason(exc)) from None
+    if not isinstance(data, dict):
+        raise AdapterError(Code.MALFORMED_MESSAGE, "the body must be a JSON object")
+    return data
+
+
+def validate(model_cls: type[M], data: Mapping[str, object]) -> M:
+    """`data` as a `model_cls`, or SCHEMA_INVALID listing every field at fault."""
+    try:
+        return model_cls.model_validate(data, context=WIRE_CONTEXT, by_alias=True, by_name=False)
+    except ValidationError as exc:
+        raise schema_invalid(map(_json_problem, exc.errors(include_input=False))) from None
+
+
+def encode_json(model: BaseModel) -> bytes:
+    """Compact UTF-8 JSON by alias; absent optional fields are left out, never null."""
+    return model.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8")
+
+
+def peek_message_id(data: Mapping[str, object]) -> UUID | None:
+    """The message's `messageId` when it is a well-formed UUID, before validation."""
+    return uuid_or_none(data.get("messageId"))
+
+
+def describe_error(error: ErrorDetails) -> str:
+    """What is wrong, never the value: pydantic's messages name constraints, not input."""
+    return _PHRASES.get(error["type"]) or _SHOULD.sub("must", error["msg"])
+
+
+def schema_invalid(problems: Iterable[str]) -> AdapterError:
+    """SCHEMA_INVALID whose detail lists `problems` (bounded, printable)."""
+    listed = [fit_text(problem, MAX_PROBLEM_LENGTH) for problem in problems]
+    shown = listed[:MAX_LISTED_PROBLEMS]
+    if len(listed) > len(shown):
+        shown.append(f"and {len(listed) - len(shown)} more")
+    return AdapterError(Code.SCHEMA_INVALID, "; ".join(shown))
+
+
+def _json_problem(error: ErrorDetails) -> str:
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+    return f"{path.removeprefix('.')}: {describe_error(error)}" if path else describe_error(error)
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    data: dict[str, object] = {}
+    for key, value in pairs:
+        if key in data:
+            # Two parsers may keep different copies; what was signed must mean one thing.
+            raise ValueError(f"duplicate key {key!r}")
+        _refuse_lone_surrogates(key)
+        _refuse_lone_surrogates(value)
+        data[key] = value
+    return data
+
+
+def _refuse_lone_surrogates(value: object) -> None:
+    # JSON escapes can spell half a UTF-16 pair, which no UTF-8 database or response holds.
+    # Objects are checked as they are built (this hook), so only strings and arrays remain.
+    if isinstance(value, str) and _LONE_SURROGATE.search(value):
+        raise ValueError("a string is not valid Unicode (lone surrogate)")
+    if isinstance(value, list):
+        for item in value:
+            _refuse_lone_surrogates(item)
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _malformed_reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeError):
+        return "the body is not UTF-8"
+    if isinstance(exc, RecursionError):
+        return "the JSON is nested too deeply"
+    return fit_text(f"the body is not valid JSON: {exc}", MAX_PROBLEM_LENGTH)

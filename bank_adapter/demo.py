@@ -1,0 +1,183 @@
+"""`bank-adapter demo`: a simulated business day through a running sandbox.
+
+Every step states what it expects; the run fails if any answer differs. It registers
+fresh accounts each time, so it can run again and again against the same sandbox.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from bank_adapter.client import PartnerClient, Reply, fetch_adapter_keys
+from bank_adapter.core.keys import SigningKey, generate
+from bank_adapter.domain.ids import luhn_complete, mask_id
+from bank_adapter.sandbox import partner_config
+
+Step = Callable[[], Awaitable[str]]
+
+
+class DemoFailure(Exception):
+    """A step's answer was not what the contract says it should be."""
+
+
+def expect(condition: bool, what: str) -> None:
+    if not condition:
+        raise DemoFailure(what)
+
+
+class Demo:
+    def __init__(
+        self, url: str, token: str, partners_dir: Path, http: aiohttp.ClientSession
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.partners_dir = partners_dir
+        self.http = http
+        self.keys: dict[str, Any] = {}
+
+    async def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with self.http.request(
+            method, self.url + path, json=body, headers=headers
+        ) as response:
+            expect(response.status < 300, f"{method} {path} answered {response.status}")
+            return await response.json()
+
+    async def new_account(self) -> tuple[str, str]:
+        id_number = luhn_complete("1" + "".join(secrets.choice("0123456789") for _ in range(8)))
+        mobile = "+9665" + "".join(secrets.choice("0123456789") for _ in range(8))
+        await self.admin("POST", "/internal/v1/accounts", {
+            "idNumber": id_number, "mobile": mobile, "biometricEnrolled": True,
+            "idExpiry": "2031-12-31", "fullNameEn": "Demo Customer",
+        })  # fmt: skip
+        return id_number, mobile
+
+    def client(self, partner_id: str) -> PartnerClient:
+        config = partner_config(self.partners_dir, partner_id)
+        return PartnerClient(self.url, config, adapter_keys=self.keys, session=self.http)
+
+    async def otp_activation(self, partner_id: str, channel: str) -> str:
+        id_number, mobile = await self.new_account()
+        client = self.client(partner_id)
+        started = await client.activate(
+            id_number=id_number, mobile=mobile, channel=channel, bank_customer_ref="demo"
+        )
+        expect(
+            started.ok and _field(started, "status") == "OTP_SENT",
+            f"{partner_id}: expected OTP_SENT, got {_summary(started)}",
+        )
+        sms = await self.admin("GET", f"/internal/v1/sms?mobile={quote(mobile)}")
+        otp = re.search(r"\b(\d{6})\b", sms["messages"][-1]["text"])
+        expect(otp is not None, "no OTP in the sandbox SMS outbox")
+        assert otp is not None
+        wrong = "000000" if otp.group(1) != "000000" else "111111"
+        refused = await client.confirm(
+            activation_id=_field(started, "activation_id"), otp=wrong, channel=channel
+        )
+        expect(refused.code == "OTP_INVALID", f"{partner_id}: wrong OTP gave {_summary(refused)}")
+        done = await client.confirm(
+            activation_id=_field(started, "activation_id"), otp=otp.group(1), channel=channel
+        )
+        expect(
+            _field(done, "status") == "ACTIVATED", f"{partner_id}: confirm gave {_summary(done)}"
+        )
+        account = await self.admin("GET", f"/internal/v1/accounts/{id_number}")
+        expect(account["status"] == "ACTIVE", "account not ACTIVE after confirmation")
+        profile = f"{client.config.format}/{client.config.signature}"
+        return f"{partner_id} {profile}: {mask_id(id_number)} OTP_SENT, OTP_INVALID, ACTIVATED"
+
+    async def atm_activation(self) -> str:
+        id_number, mobile = await self.new_account()
+        reply = await self.client("NCBK").activate(
+            id_number=id_number, mobile=mobile, channel="ATM", bank_customer_ref="atm"
+        )
+        expect(_field(reply, "status") == "ACTIVATED", f"ATM activation gave {_summary(reply)}")
+        return "NCBK xml/xmldsig ATM: ACTIVATED without OTP (strong authentication)"
+
+    async def replay(self) -> str:
+        id_number, mobile = await self.new_account()
+        client = self.client("RJHI")
+        body = client.encode("/v1/activations", _activation(client, id_number, mobile))
+        signed, headers = client.sign("/v1/activations", body)
+        first = await client.post("/v1/activations", signed, headers)
+        again = await client.post("/v1/activations", signed, headers)
+        same_signature = first.headers.get("x-jws-signature") == again.headers.get(
+            "x-jws-signature"
+        )
+        expect(
+            first.body == again.body and same_signature,
+            "a repeated message did not get the stored answer byte for byte",
+        )
+        return "RJHI: same MessageId and body -> the stored answer, byte for byte"
+
+    async def forged(self) -> str:
+        client = self.client("RJHI")
+        forger = replace(client.config, key=SigningKey(client.config.key.kid, generate("EC-P256")))
+        forged_client = PartnerClient(self.url, forger, adapter_keys=self.keys, session=self.http)
+        reply = await forged_client.activate(
+            id_number="1000000001", mobile="0500000001", channel="APP", bank_customer_ref="x"
+        )
+        expect(
+            reply.status == 401 and reply.code == "SIGNATURE_INVALID",
+            f"forged request gave {_summary(reply)}",
+        )
+        return "RJHI forged signature: 401 SIGNATURE_INVALID"
+
+    async def suspended(self) -> str:
+        reply = await self.client("BSFR").activate(
+            id_number="1000000001", mobile="0500000001", channel="APP", bank_customer_ref="x"
+        )
+        expect(
+            reply.status == 403 and reply.code == "PARTNER_SUSPENDED",
+            f"suspended partner gave {_summary(reply)}",
+        )
+        return "BSFR (suspended): 403 PARTNER_SUSPENDED"
+
+
+def _activation(client: PartnerClient, id_number: str, mobile: str) -> Any:
+    from bank_adapter.core.messages import ActivationRequest
+
+    return ActivationRequest(
+        **client.common("APP"), id_number=id_number, mobile=mobile, bank_customer_ref="replay"
+    )
+
+
+def _field(reply: Reply, name: str) -> Any:
+    return getattr(reply.message, name, None) if reply.message is not None else None
+
+
+def _summary(reply: Reply) -> str:
+    return f"{reply.status} {reply.code or _field(reply, 'status')}"
+
+
+async def run_demo(url: str, token: str, partners_dir: Path) -> bool:
+    async with aiohttp.ClientSession() as http:
+        demo = Demo(url, token, partners_dir, http)
+        demo.keys = await fetch_adapter_keys(demo.url, http)
+        steps: list[Step] = [
+            lambda: demo.otp_activation("RJHI", "APP"),
+            lambda: demo.otp_activation("NCBK", "WEB"),
+            lambda: demo.otp_activation("RIBL", "APP"),
+            lambda: demo.otp_activation("SABB", "IVR"),
+            demo.atm_activation,
+            demo.replay,
+            demo.forged,
+            demo.suspended,
+        ]
+        failures = 0
+        for number, step in enumerate(steps, 1):
+            try:
+                print(f"[{number}/{len(steps)}] ok    {await step()}")
+            except (DemoFailure, aiohttp.ClientError) as exc:
+                failures += 1
+                print(f"[{number}/{len(steps)}] FAIL  {exc}")
+        print(f"demo: {len(steps) - failures} passed, {failures} failed")
+        return failures == 0

@@ -1,0 +1,239 @@
+"""Partner policy: one frozen object per `partners/<ID>.toml`, built once at start-up.
+
+A file that cannot be used stops start-up with a message naming the file and the field,
+so a typo never turns into a bank that silently cannot sign in.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from bank_adapter.core.keys import KeyFormatError, PublicKey, key_kind, load_public_pem
+
+CHANNELS = frozenset({"APP", "WEB", "IVR", "ATM", "KIOSK"})
+FORMATS = {"json": "application/json", "xml": "application/xml"}
+# Which formats each signature profile can carry, and the algorithms it knows, by key kind.
+PROFILE_FORMATS = {"jws": {"json"}, "xmldsig": {"xml"}, "http-sig": {"json", "xml"}}
+ALGORITHM_KEY_KINDS: dict[str, dict[str, str]] = {
+    "jws": {"RS256": "RSA", "PS256": "RSA", "ES256": "EC-P256", "EdDSA": "Ed25519"},
+    "xmldsig": {"RSA-SHA256": "RSA", "ECDSA-SHA256": "EC-P256"},
+    "http-sig": {
+        "rsa-pss-sha512": "RSA",
+        "rsa-v1_5-sha256": "RSA",
+        "ecdsa-p256-sha256": "EC-P256",
+        "ed25519": "Ed25519",
+    },
+}
+_ID = re.compile(r"^[A-Z]{4}$")
+_KNOWN_FIELDS = {
+    "id", "name", "format", "signature", "channels", "algorithms",
+    "strong_auth_channels", "cutoff", "suspended", "keys", "rate_limit", "sandbox",
+}  # fmt: skip
+
+
+class PartnerConfigError(ValueError):
+    """A partner file that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    requests_per_second: float
+    burst: int
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    id: str
+    name: str
+    format: str  # "json" or "xml"
+    signature: str  # "jws", "xmldsig" or "http-sig"
+    channels: frozenset[str]
+    algorithms: frozenset[str]
+    strong_auth_channels: frozenset[str]
+    cutoff: time
+    suspended: bool
+    keys: Mapping[str, PublicKey]
+    rate_limit: RateLimit | None = None
+
+    @property
+    def content_type(self) -> str:
+        return FORMATS[self.format]
+
+    def usable_keys(self, now: datetime) -> list[PublicKey]:
+        return [key for key in self.keys.values() if key.usable_at(now)]
+
+
+def load_partners(directory: Path, *, sandbox: bool) -> dict[str, Partner]:
+    """Every `<ID>.toml` in `directory`, by id.
+
+    A file marked `sandbox = true` (its keys are public test keys) is refused unless the
+    service runs in sandbox mode, so test keys can never sign real traffic.
+    """
+    if not directory.is_dir():
+        raise PartnerConfigError(f"{directory}: partners directory does not exist")
+    partners: dict[str, Partner] = {}
+    for path in sorted(directory.glob("*.toml")):
+        partner = load_partner(path, sandbox=sandbox)
+        partners[partner.id] = partner
+    return partners
+
+
+def load_partner(path: Path, *, sandbox: bool) -> Partner:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PartnerConfigError(f"{path}: cannot read: {exc}") from exc
+    reader = _Reader(path, data)
+    if reader.boolean("sandbox", False) and not sandbox:
+        raise reader.fail("sandbox", "a sandbox partner (test keys) outside sandbox mode")
+    return reader.partner()
+
+
+class _Reader:
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.data = data
+
+    def fail(self, field: str, message: str) -> PartnerConfigError:
+        return PartnerConfigError(f"{self.path}: field `{field}`: {message}")
+
+    def partner(self) -> Partner:
+        unknown = sorted(set(self.data) - _KNOWN_FIELDS)
+        if unknown:
+            raise self.fail(unknown[0], "unknown field")
+        partner_id = self.string("id")
+        if not _ID.match(partner_id):
+            raise self.fail("id", f"{partner_id!r} is not a 4-letter capital bank code")
+        if self.path.stem != partner_id:
+            raise self.fail("id", f"{partner_id!r} does not match the file name {self.path.name}")
+        fmt = self.choice("format", FORMATS)
+        signature = self.choice("signature", PROFILE_FORMATS)
+        if fmt not in PROFILE_FORMATS[signature]:
+            raise self.fail("signature", f"profile {signature!r} cannot sign {fmt} messages")
+        algorithms = self.string_set("algorithms", set(ALGORITHM_KEY_KINDS[signature]))
+        if not algorithms:
+            raise self.fail("algorithms", "at least one algorithm is required")
+        channels = self.string_set("channels", CHANNELS)
+        return Partner(
+            id=partner_id,
+            name=self.string("name"),
+            format=fmt,
+            signature=signature,
+            channels=channels,
+            algorithms=algorithms,
+            strong_auth_channels=self.string_set("strong_auth_channels", CHANNELS, ["ATM"]),
+            cutoff=self.cutoff(),
+            suspended=self.boolean("suspended", False),
+            keys=MappingProxyType(self.keys(signature, algorithms)),
+            rate_limit=self.rate_limit(),
+        )
+
+    def string(self, field: str) -> str:
+        value = self.data.get(field)
+        if not isinstance(value, str) or not value:
+            raise self.fail(field, "a non-empty string is required")
+        return value
+
+    def choice(self, field: str, allowed: Mapping[str, object]) -> str:
+        value = self.string(field)
+        if value not in allowed:
+            raise self.fail(field, f"{value!r} is not one of {sorted(allowed)}")
+        return value
+
+    def boolean(self, field: str, default: bool) -> bool:
+        value = self.data.get(field, default)
+        if not isinstance(value, bool):
+            raise self.fail(field, "true or false is required")
+        return value
+
+    def string_set(
+        self, field: str, allowed: set[str] | frozenset[str], default: list[str] | None = None
+    ) -> frozenset[str]:
+        value = self.data.get(field, default)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.fail(field, "a list of strings is required")
+        bad = sorted(set(value) - set(allowed))
+        if bad:
+            raise self.fail(field, f"{bad[0]!r} is not one of {sorted(allowed)}")
+        return frozenset(value)
+
+    def cutoff(self) -> time:
+        raw = self.data.get("cutoff", "23:59")
+        if not isinstance(raw, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", raw):
+            raise self.fail("cutoff", f"{raw!r} is not HH:MM (Asia/Riyadh)")
+        hours, minutes = raw.split(":")
+        return time(int(hours), int(minutes))
+
+    def rate_limit(self) -> RateLimit | None:
+        raw = self.data.get("rate_limit")
+        if raw is None:
+            return None
+        rps = raw.get("requests_per_second") if isinstance(raw, dict) else None
+        burst = raw.get("burst", rps) if isinstance(raw, dict) else None
+        if (
+            not isinstance(rps, int | float)
+            or rps <= 0
+            or not isinstance(burst, int | float)
+            or burst < 1
+        ):
+            raise self.fail("rate_limit", "needs requests_per_second > 0 and burst >= 1")
+        return RateLimit(float(rps), int(burst))
+
+    def keys(self, signature: str, algorithms: frozenset[str]) -> dict[str, PublicKey]:
+        entries = self.data.get("keys")
+        if not isinstance(entries, list) or not entries:
+            raise self.fail("keys", "at least one [[keys]] entry is required")
+        usable_kinds = {ALGORITHM_KEY_KINDS[signature][alg] for alg in algorithms}
+        keys: dict[str, PublicKey] = {}
+        for index, entry in enumerate(entries):
+            key = self.key(f"keys[{index}]", entry)
+            if key.kid in keys:
+                raise self.fail(f"keys[{index}].kid", f"{key.kid!r} appears twice")
+            if key_kind(key.key) not in usable_kinds:
+                raise self.fail(
+                    f"keys[{index}].public_key",
+                    f"a {key_kind(key.key)} key cannot sign with {sorted(algorithms)}",
+                )
+            keys[key.kid] = key
+        return keys
+
+    def key(self, where: str, entry: object) -> PublicKey:
+        if not isinstance(entry, dict):
+            raise self.fail(where, "a table with kid and public_key is required")
+        kid, pem_path = entry.get("kid"), entry.get("public_key")
+        if not isinstance(kid, str) or not kid:
+            raise self.fail(f"{where}.kid", "a non-empty string is required")
+        if not isinstance(pem_path, str) or not pem_path:
+            raise self.fail(f"{where}.public_key", "a file path is required")
+        try:
+            key = load_public_pem((self.path.parent / pem_path).read_bytes())
+        except OSError as exc:
+            raise self.fail(
+                f"{where}.public_key", f"cannot read {pem_path}: {exc.strerror}"
+            ) from exc
+        except KeyFormatError as exc:
+            raise self.fail(f"{where}.public_key", str(exc)) from exc
+        return PublicKey(kid, key, self.not_after(f"{where}.not_after", entry.get("not_after")))
+
+    def not_after(self, where: str, raw: object) -> datetime | None:
+        if raw is None:
+            return None
+        if isinstance(raw, datetime):
+            value = raw
+        elif isinstance(raw, str):
+            try:
+                value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            except ValueError:
+                raise self.fail(where, f"{raw!r} is not an RFC 3339 date-time") from None
+        else:
+            raise self.fail(where, "an RFC 3339 date-time is required")
+        if value.tzinfo is None:
+            raise self.fail(where, "the date-time needs an offset (e.g. Z)")
+        return value

@@ -1,0 +1,96 @@
+"""Account activation: `/v1/activations` and `/v1/activations/confirm`.
+
+The rules are the domain's (`bank_adapter.domain.activation`); this module reads what
+they need, and writes what they decided, in the caller's transaction: the account change
+with its ACCOUNT_ACTIVATED event, or the OTP attempt with its SMS in the outbox, so the
+SMS is there before the OTP_SENT answer leaves.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import uuid4
+
+from bank_adapter.clock import RIYADH
+from bank_adapter.core.messages import ActivationConfirm, ActivationRequest, ActivationResponse
+from bank_adapter.domain.activation import decide_activation, decide_confirmation, start_attempt
+from bank_adapter.domain.mobile import mask_mobile
+from bank_adapter.domain.otp import new_otp
+from bank_adapter.errors import AdapterError, Code
+from bank_adapter.services.context import CallContext
+from bank_adapter.store.repository import Tx
+
+SMS_TEXT = "Your e-services activation code is {otp}. It expires in 5 minutes. Do not share it."
+
+
+async def start(ctx: CallContext, tx: Tx, msg: ActivationRequest) -> ActivationResponse:
+    account = await tx.account(msg.id_number.strip())
+    decision = decide_activation(
+        channel=msg.channel.value,
+        allowed_channels=ctx.partner.channels,
+        strong_auth_channels=ctx.partner.strong_auth_channels,
+        id_number_raw=msg.id_number,
+        mobile_raw=msg.mobile,
+        account=account,
+        today=_riyadh_today(ctx.now),
+    )
+    assert account is not None
+    if decision == "ACTIVATE_NOW":
+        await _activate(ctx, tx, account.id_number, msg.channel.value)
+        return ActivationResponse(status="ACTIVATED", **ctx.reply_fields())
+    code = new_otp()
+    attempt = start_attempt(
+        activation_id=str(uuid4()),
+        partner_id=ctx.partner.id,
+        id_number=account.id_number,
+        otp=code,
+        otp_key=ctx.otp_key,
+        now=ctx.now,
+    )
+    await tx.add_activation(attempt, msg.channel.value, ctx.now)
+    await tx.queue_sms(account.mobile, SMS_TEXT.format(otp=code), ctx.now)
+    return ActivationResponse(
+        status="OTP_SENT",
+        activation_id=attempt.activation_id,
+        otp_expires_at=attempt.expires_at,
+        masked_mobile=mask_mobile(account.mobile),
+        **ctx.reply_fields(),
+    )
+
+
+async def confirm(ctx: CallContext, tx: Tx, msg: ActivationConfirm) -> ActivationResponse:
+    found = await tx.activation(str(msg.activation_id))
+    attempt, channel = found if found is not None else (None, "")
+    account = await tx.account(attempt.id_number) if attempt is not None else None
+    outcome = decide_confirmation(
+        attempt=attempt,
+        partner_id=ctx.partner.id,
+        account=account,
+        otp=msg.otp,
+        otp_key=ctx.otp_key,
+        now=ctx.now,
+    )
+    if outcome.updated is not None:
+        # Kept even when the answer is an error: a wrong OTP uses up a try.
+        updated = outcome.updated
+        await tx.update_activation(updated.activation_id, updated.tries, updated.state)
+    if outcome.error is not None:
+        raise AdapterError(outcome.error, outcome.detail)
+    assert attempt is not None
+    await _activate(ctx, tx, attempt.id_number, channel)
+    return ActivationResponse(status="ACTIVATED", **ctx.reply_fields())
+
+
+async def _activate(ctx: CallContext, tx: Tx, id_number: str, channel: str) -> None:
+    if not await tx.activate_account(id_number, ctx.partner.id, ctx.now):
+        # Another bank's activation of the same account committed first.
+        raise AdapterError(Code.ACCOUNT_ALREADY_ACTIVE)
+    await tx.add_event(
+        "ACCOUNT_ACTIVATED",
+        {"idNumber": id_number, "partnerId": ctx.partner.id, "channel": channel},
+        ctx.now,
+    )
+
+
+def _riyadh_today(now: datetime) -> date:
+    return now.astimezone(RIYADH).date()

@@ -1,0 +1,1 @@
+"""The aiohttp shell: thin handlers around the pure core and the services."""

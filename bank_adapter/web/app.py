@@ -1,0 +1,36 @@
+"""The aiohttp application: routes and middleware around a `Runtime`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bank_adapter.core.messages import OPERATIONS
+from bank_adapter.services import activation
+from bank_adapter.web import internal, ops
+from bank_adapter.web.middleware import request_context
+from bank_adapter.web.partner_api import Route, Service, handler
+from bank_adapter.web.runtime import RUNTIME, Runtime
+
+SERVICES: dict[str, Service] = {
+    "/v1/activations": activation.start,
+    "/v1/activations/confirm": activation.confirm,
+}
+
+
+def build_app(rt: Runtime) -> web.Application:
+    # The body limit is enforced per route with the contract's error; aiohttp's own
+    # limit only has to be above it.
+    app = web.Application(
+        middlewares=[request_context], client_max_size=rt.settings.max_body_bytes * 4
+    )
+    app[RUNTIME] = rt
+    for path, service in SERVICES.items():
+        app.router.add_route("*", path, handler(Route(OPERATIONS[path], service)))
+    internal.add_routes(app, sandbox=rt.settings.sandbox)
+    ops.add_routes(app)
+    app.on_cleanup.append(_close_store)
+    return app
+
+
+async def _close_store(app: web.Application) -> None:
+    await app[RUNTIME].store.close()

@@ -1,0 +1,179 @@
+"""The platform side (contract section 6): bearer-token guarded, JSON only, unsigned."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from bank_adapter.domain.activation import Account
+from bank_adapter.domain.ids import IdType, default_id_type, parse_id_number
+from bank_adapter.domain.mobile import normalize_mobile
+from bank_adapter.errors import AdapterError, Code
+from bank_adapter.web.runtime import RUNTIME
+
+MAX_EVENTS_PAGE = 500
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+    id_number: str = Field(max_length=20)
+    id_type: IdType | None = None
+    mobile: str = Field(max_length=20)
+    biometric_enrolled: bool
+    id_expiry: date | None = None
+    blocked: bool = False
+    full_name_ar: str | None = Field(default=None, max_length=200)
+    full_name_en: str | None = Field(default=None, max_length=200)
+
+
+def check_token(request: web.Request) -> None:
+    expected = request.app[RUNTIME].settings.admin_token
+    given = request.headers.get("Authorization", "")
+    scheme, _, token = given.partition(" ")
+    if (
+        expected is None
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(token.encode("utf-8"), expected.encode("utf-8"))
+    ):
+        raise AdapterError(Code.UNAUTHORIZED, "a valid bearer token is required")
+
+
+async def read_json(request: web.Request) -> Any:
+    if request.content_type != "application/json":
+        raise AdapterError(Code.FORMAT_NOT_ALLOWED, "the internal API takes application/json")
+    limit = request.app[RUNTIME].settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise AdapterError(Code.PAYLOAD_TOO_LARGE, f"request bodies are limited to {limit} bytes")
+    try:
+        return json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        raise AdapterError(Code.MALFORMED_MESSAGE, "body is not JSON") from None
+
+
+def validated(model: type[BaseModel], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise AdapterError(Code.SCHEMA_INVALID, problems) from None
+
+
+def account_json(account: Account) -> dict[str, Any]:
+    return {
+        "idNumber": account.id_number,
+        "idType": account.id_type.value,
+        "mobile": account.mobile,
+        "biometricEnrolled": account.biometric_enrolled,
+        "idExpiry": account.id_expiry.isoformat() if account.id_expiry else None,
+        "blocked": account.blocked,
+        "fullNameAr": account.full_name_ar,
+        "fullNameEn": account.full_name_en,
+        "status": account.status,
+    }
+
+
+async def put_account(request: web.Request) -> web.Response:
+    check_token(request)
+    rt = request.app[RUNTIME]
+    data: AccountIn = validated(AccountIn, await read_json(request))
+    id_number = parse_id_number(data.id_number)
+    account = Account(
+        id_number=id_number,
+        id_type=data.id_type or default_id_type(id_number),
+        mobile=normalize_mobile(data.mobile),
+        biometric_enrolled=data.biometric_enrolled,
+        id_expiry=data.id_expiry,
+        blocked=data.blocked,
+        status="PENDING",
+        full_name_ar=data.full_name_ar,
+        full_name_en=data.full_name_en,
+    )
+    now = rt.clock()
+    async with rt.store.write() as tx:
+        existed = await tx.account(id_number) is not None
+        stored = await tx.save_account(account, now)
+    return web.json_response(account_json(stored), status=200 if existed else 201)
+
+
+async def get_account(request: web.Request) -> web.Response:
+    check_token(request)
+    rt = request.app[RUNTIME]
+    async with rt.store.read() as tx:
+        account = await tx.account(request.match_info["id_number"])
+    if account is None:
+        raise AdapterError(Code.ACCOUNT_NOT_FOUND, "no account with this ID number")
+    return web.json_response(account_json(account))
+
+
+async def list_events(request: web.Request) -> web.Response:
+    check_token(request)
+    rt = request.app[RUNTIME]
+    after = _int_param(request, "after", 0, 0, 2**62)
+    limit = _int_param(request, "limit", 100, 1, MAX_EVENTS_PAGE)
+    async with rt.store.read() as tx:
+        events = await tx.events(after, limit)
+    return web.json_response(
+        {
+            "events": [
+                {
+                    "seq": event.seq,
+                    "type": event.type,
+                    "occurredAt": event.occurred_at.isoformat().replace("+00:00", "Z"),
+                    "data": event.data,
+                }
+                for event in events
+            ],
+            "nextCursor": events[-1].seq if events else after,
+        }
+    )
+
+
+async def list_sms(request: web.Request) -> web.Response:
+    check_token(request)
+    rt = request.app[RUNTIME]
+    mobile = normalize_mobile(request.query.get("mobile", ""))
+    async with rt.store.read() as tx:
+        messages = await tx.sms(mobile)
+    return web.json_response(
+        {
+            "messages": [
+                {
+                    "mobile": sms.mobile,
+                    "text": sms.text,
+                    "sentAt": sms.sent_at.isoformat().replace("+00:00", "Z"),
+                }
+                for sms in messages
+            ]
+        }
+    )
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise AdapterError(
+            Code.SCHEMA_INVALID, f"{name}: an integer from {low} to {high} is required"
+        )
+    return int(raw)
+
+
+def add_routes(app: web.Application, *, sandbox: bool) -> None:
+    app.router.add_post("/internal/v1/accounts", put_account)
+    app.router.add_get("/internal/v1/accounts/{id_number}", get_account)
+    app.router.add_get("/internal/v1/events", list_events)
+    if sandbox:
+        app.router.add_get("/internal/v1/sms", list_sms)

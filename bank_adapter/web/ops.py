@@ -1,0 +1,53 @@
+"""Operator and discovery endpoints: health, readiness, metrics, keys, OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bank_adapter.contract import openapi_document
+from bank_adapter.core.keys import jwk
+from bank_adapter.web.runtime import RUNTIME
+
+READY_TIMEOUT_S = 2.0
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    checks = {"partners": bool(rt.partners), "signing_key": True, "database": False}
+    try:
+        await asyncio.wait_for(rt.store.ping(), READY_TIMEOUT_S)
+        checks["database"] = True
+    except Exception:
+        checks["database"] = False
+    ready = all(checks.values())
+    rt.metrics.ready.set(1 if ready else 0)
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[RUNTIME].metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def keys(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    return web.json_response({"keys": [jwk(key) for key in rt.published_keys]})
+
+
+async def openapi(_request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/v1/keys", keys)
+    app.router.add_get("/v1/openapi.json", openapi)

@@ -1,0 +1,92 @@
+"""Everything a running service holds, built once at start-up and passed to handlers."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from bank_adapter.clock import Clock
+from bank_adapter.core.httpsig import HttpSigProfile
+from bank_adapter.core.jws import JwsProfile
+from bank_adapter.core.keys import PublicKey, SigningKey, generate, load_private_pem, private_pem
+from bank_adapter.core.signing import SignatureProfile
+from bank_adapter.core.xmldsig import XmlDsigProfile
+from bank_adapter.metrics import Metrics
+from bank_adapter.partners import Partner, load_partners
+from bank_adapter.settings import Settings, SettingsError
+from bank_adapter.store.repository import Store
+from bank_adapter.web.ratelimit import RateLimiter
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    partners: Mapping[str, Partner]
+    store: Store
+    signing_key: SigningKey
+    otp_key: bytes
+    clock: Clock
+    profiles: Mapping[str, SignatureProfile]
+    metrics: Metrics = field(default_factory=Metrics)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+
+    @property
+    def published_keys(self) -> list[PublicKey]:
+        return [self.signing_key.public]
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def default_profiles() -> dict[str, SignatureProfile]:
+    profiles: list[SignatureProfile] = [JwsProfile(), XmlDsigProfile(), HttpSigProfile()]
+    return {profile.name: profile for profile in profiles}
+
+
+def build_runtime(settings: Settings, clock: Clock, store: Store | None = None) -> Runtime:
+    return Runtime(
+        settings=settings,
+        partners=load_partners(settings.partners_dir, sandbox=settings.sandbox),
+        store=store or Store.open(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s),
+        signing_key=load_signing_key(settings),
+        otp_key=load_otp_key(settings),
+        clock=clock,
+        profiles=default_profiles(),
+    )
+
+
+def load_signing_key(settings: Settings) -> SigningKey:
+    """The adapter's key; in sandbox mode one is made under var/ on first start."""
+    path = settings.signing_key_file
+    if path is None:
+        if not settings.sandbox:
+            raise SettingsError("BANK_ADAPTER_SIGNING_KEY is required outside sandbox mode")
+        path = settings.var_dir / "adapter-signing-key.pem"
+        if not path.exists():
+            _write_secret(path, private_pem(generate("EC-P256")))
+    try:
+        return SigningKey(settings.signing_kid, load_private_pem(path.read_bytes()))
+    except OSError as exc:
+        raise SettingsError(f"BANK_ADAPTER_SIGNING_KEY: cannot read {path}: {exc}") from exc
+
+
+def load_otp_key(settings: Settings) -> bytes:
+    """The OTP hashing secret; generated under var/ when not configured."""
+    if settings.otp_key is not None:
+        return settings.otp_key
+    path = settings.var_dir / "otp-key"
+    if not path.exists():
+        _write_secret(path, secrets.token_hex(32).encode("ascii"))
+    return path.read_bytes().strip()
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.chmod(0o600)
+    tmp.replace(path)

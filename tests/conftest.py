@@ -1,0 +1,190 @@
+"""Shared fixtures: real keys, a real partners directory, a real SQLite file, and the
+service on a real loopback port, with a clock the test can move."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bank_adapter.client import PartnerClient, PartnerConfig, fetch_adapter_keys
+from bank_adapter.core.keys import PrivateKeyObject, SigningKey, generate, public_pem
+from bank_adapter.settings import Settings
+from bank_adapter.store import migrate
+from bank_adapter.web.app import build_app
+from bank_adapter.web.runtime import build_runtime
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+@dataclass
+class MovableClock:
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    offset: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **kwargs: float) -> None:
+        self.offset += timedelta(**kwargs)
+
+
+@dataclass(frozen=True)
+class TestPartner:
+    id: str
+    format: str
+    signature: str
+    algorithm: str
+    key: SigningKey
+    toml_extra: str = ""
+    channels: tuple[str, ...] = ("APP", "WEB", "IVR", "ATM")
+
+
+def _key(kind: str, kid: str) -> SigningKey:
+    return SigningKey(kid, generate(kind))
+
+
+@pytest.fixture(scope="session")
+def test_partners() -> dict[str, TestPartner]:
+    partners = [
+        TestPartner("JWSA", "json", "jws", "ES256", _key("EC-P256", "jwsa-1")),
+        TestPartner("XMLA", "xml", "xmldsig", "ECDSA-SHA256", _key("EC-P256", "xmla-1")),
+        TestPartner("XMLR", "xml", "xmldsig", "RSA-SHA256", _key("RSA", "xmlr-1")),
+        TestPartner("HSJA", "json", "http-sig", "ecdsa-p256-sha256", _key("EC-P256", "hsja-1")),
+        TestPartner("HSXA", "xml", "http-sig", "ed25519", _key("Ed25519", "hsxa-1")),
+        TestPartner("JWSR", "json", "jws", "PS256", _key("RSA", "jwsr-1")),
+        TestPartner(
+            "SUSP", "json", "jws", "ES256", _key("EC-P256", "susp-1"), "suspended = true\n"
+        ),
+        TestPartner(
+            "LIMT",
+            "json",
+            "jws",
+            "ES256",
+            _key("EC-P256", "limt-1"),
+            "[rate_limit]\nrequests_per_second = 1\nburst = 2\n",
+        ),
+    ]
+    return {partner.id: partner for partner in partners}
+
+
+def write_partner(
+    directory: Path,
+    partner: TestPartner,
+    extra_keys: Sequence[tuple[str, PrivateKeyObject, str]] = (),
+) -> None:
+    keys_dir = directory / "keys"
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    (keys_dir / f"{partner.key.kid}.pem").write_bytes(
+        public_pem(partner.key.private_key.public_key())
+    )
+    channels = ", ".join(f'"{channel}"' for channel in partner.channels)
+    toml = (
+        f'id = "{partner.id}"\nname = "Test {partner.id}"\nformat = "{partner.format}"\n'
+        f'signature = "{partner.signature}"\nchannels = [{channels}]\n'
+        f'algorithms = ["{partner.algorithm}"]\ncutoff = "23:00"\n'
+    )
+    head, _, table = partner.toml_extra.partition("[")
+    toml += head
+    toml += f'\n[[keys]]\nkid = "{partner.key.kid}"\npublic_key = "keys/{partner.key.kid}.pem"\n'
+    for kid, key, not_after in extra_keys:
+        (keys_dir / f"{kid}.pem").write_bytes(public_pem(key.public_key()))
+        toml += (
+            f'\n[[keys]]\nkid = "{kid}"\npublic_key = "keys/{kid}.pem"\nnot_after = "{not_after}"\n'
+        )
+    if table:
+        toml += "\n[" + table
+    (directory / f"{partner.id}.toml").write_text(toml)
+
+
+@pytest.fixture(scope="session")
+def expired_key() -> SigningKey:
+    return _key("EC-P256", "jwsa-old")
+
+
+@pytest.fixture
+def partners_dir(
+    tmp_path: Path, test_partners: dict[str, TestPartner], expired_key: SigningKey
+) -> Path:
+    directory = tmp_path / "partners"
+    for partner in test_partners.values():
+        extra = (
+            [(expired_key.kid, expired_key.private_key, "2020-01-01T00:00:00Z")]
+            if partner.id == "JWSA"
+            else []
+        )
+        write_partner(directory, partner, extra)
+    return directory
+
+
+@pytest.fixture
+def settings(tmp_path: Path, partners_dir: Path) -> Settings:
+    return Settings.from_env(
+        {
+            "BANK_ADAPTER_DATABASE_URL": f"sqlite:///{tmp_path / 'adapter.db'}",
+            "BANK_ADAPTER_PARTNERS_DIR": str(partners_dir),
+            "BANK_ADAPTER_ADMIN_TOKEN": ADMIN_TOKEN,
+            "BANK_ADAPTER_SANDBOX": "1",
+            "BANK_ADAPTER_VAR_DIR": str(tmp_path / "var"),
+        }
+    )
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@dataclass
+class Service:
+    url: str
+    runtime: Any
+    http: aiohttp.ClientSession
+    adapter_keys: dict[str, Any]
+    partners: dict[str, TestPartner]
+
+    def client(
+        self, partner_id: str, key: SigningKey | None = None, algorithm: str | None = None
+    ) -> PartnerClient:
+        partner = self.partners[partner_id]
+        config = PartnerConfig(
+            partner_id,
+            partner.format,
+            partner.signature,
+            key or partner.key,
+            algorithm or partner.algorithm,
+        )
+        return PartnerClient(self.url, config, adapter_keys=self.adapter_keys, session=self.http)
+
+    async def admin(
+        self, method: str, path: str, body: Any = None, token: str = ADMIN_TOKEN
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with self.http.request(
+            method, self.url + path, json=body, headers=headers
+        ) as response:
+            return response.status, await response.json(content_type=None)
+
+
+@pytest.fixture
+async def service(
+    settings: Settings, clock: MovableClock, test_partners: dict[str, TestPartner]
+) -> AsyncIterator[Service]:
+    runtime = build_runtime(settings, clock)
+    await migrate.upgrade(runtime.store.engine)
+    runner = web.AppRunner(build_app(runtime), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+        keys = await fetch_adapter_keys(url, http)
+        yield Service(url, runtime, http, keys, test_partners)
+    await runner.cleanup()
