@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 from uuid import UUID, uuid4
@@ -23,6 +23,7 @@ from uuid import UUID, uuid4
 import aiohttp
 from pydantic import BaseModel
 
+from bank_adapter.clock import Clock, system_clock
 from bank_adapter.core import codec_json, codec_xml
 from bank_adapter.core.httpsig import HttpSigProfile
 from bank_adapter.core.jws import JwsProfile
@@ -115,8 +116,10 @@ class PartnerClient:
         *,
         adapter_keys: Mapping[str, PublicKey],
         session: aiohttp.ClientSession | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.clock = clock
         self.config = config
         self.adapter_keys = dict(adapter_keys)
         self.profile = profile_for(config.signature)
@@ -178,7 +181,7 @@ class PartnerClient:
         """Fresh common request fields: a new MessageId and the current time."""
         fields: dict[str, Any] = {
             "message_id": uuid4(),
-            "timestamp": datetime.now(UTC),
+            "timestamp": self.clock(),
             "channel": channel,
         }
         if terminal_id is not None:
@@ -201,7 +204,7 @@ class PartnerClient:
         partner_header = (("X-Partner-Id", self.config.partner_id),)
         signed = self.profile.sign_request(
             "POST", path, content_type, body, partner_header,
-            self.config.key, self.config.algorithm, now or datetime.now(UTC),
+            self.config.key, self.config.algorithm, now or self.clock(),
         )  # fmt: skip
         headers = {"Content-Type": content_type, "X-Partner-Id": self.config.partner_id}
         headers.update(signed.headers)
@@ -227,7 +230,7 @@ class PartnerClient:
         profile = self.profile
         if content_type == "application/problem+json" and self.config.signature == "xmldsig":
             profile = profile_for("jws")  # errors for unknown partners are JWS-signed JSON
-        policy = VerifyPolicy(self.adapter_keys, RESPONSE_ALGORITHMS, datetime.now(UTC))
+        policy = VerifyPolicy(self.adapter_keys, RESPONSE_ALGORITHMS, self.clock())
         try:
             profile.verify_response(status, headers, body, policy)
         except AdapterError as exc:

@@ -3,11 +3,14 @@ service on a real loopback port, with a clock the test can move."""
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -15,6 +18,7 @@ from aiohttp import web
 
 from bank_adapter.client import PartnerClient, PartnerConfig, fetch_adapter_keys
 from bank_adapter.core.keys import PrivateKeyObject, SigningKey, generate, public_pem
+from bank_adapter.domain.ids import luhn_complete
 from bank_adapter.settings import Settings
 from bank_adapter.store import migrate
 from bank_adapter.web.app import build_app
@@ -160,7 +164,40 @@ class Service:
             key or partner.key,
             algorithm or partner.algorithm,
         )
-        return PartnerClient(self.url, config, adapter_keys=self.adapter_keys, session=self.http)
+        return PartnerClient(
+            self.url,
+            config,
+            adapter_keys=self.adapter_keys,
+            session=self.http,
+            clock=self.runtime.clock,
+        )
+
+    async def register(
+        self, prefix: str | None = None, mobile: str | None = None, **extra: Any
+    ) -> tuple[str, str]:
+        """A fresh pending account (or one with `extra` fields); returns (id_number, mobile)."""
+        id_number = luhn_complete(
+            prefix or "1" + "".join(secrets.choice("0123456789") for _ in range(8))
+        )
+        mobile = mobile or "+9665" + "".join(secrets.choice("0123456789") for _ in range(8))
+        body = {
+            "idNumber": id_number,
+            "mobile": mobile,
+            "biometricEnrolled": True,
+            "idExpiry": "2031-01-01",
+        }
+        body.update(extra)
+        status, data = await self.admin("POST", "/internal/v1/accounts", body)
+        assert status in (200, 201), data
+        return id_number, mobile
+
+    async def otp(self, mobile: str) -> str:
+        """The code in the last SMS the sandbox outbox holds for `mobile`."""
+        status, data = await self.admin("GET", f"/internal/v1/sms?mobile={quote(mobile)}")
+        assert status == 200, data
+        match = re.search(r"\b(\d{6})\b", data["messages"][-1]["text"])
+        assert match is not None
+        return match.group(1)
 
     async def admin(
         self, method: str, path: str, body: Any = None, token: str = ADMIN_TOKEN

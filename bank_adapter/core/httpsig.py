@@ -45,20 +45,16 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import http_sf
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric import padding
 from http_sf.innerlist import ser_innerlist
 from http_sf.types import ItemType, ParamsType
 
-from bank_adapter.core.keys import PrivateKeyObject, PublicKey, PublicKeyObject, SigningKey
+from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa
+from bank_adapter.core.keys import PublicKey, SigningKey
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
 from bank_adapter.core.wire import Headers, WireRequest
 from bank_adapter.errors import AdapterError, Code
@@ -73,84 +69,13 @@ _REQUIRED_PARAMETERS = frozenset({"created", "keyid", "alg"})
 _ALLOWED_PARAMETERS = _REQUIRED_PARAMETERS | {"expires", "nonce", "tag"}
 
 
-class _Algorithm(Protocol):
-    key_kind: str
-
-    def sign(self, key: PrivateKeyObject, data: bytes) -> bytes: ...
-
-    def verify(self, key: PublicKeyObject, signature: bytes, data: bytes) -> bool: ...
-
-
-class _Rsa:
-    key_kind = "RSA"
-
-    def __init__(self, scheme: padding.AsymmetricPadding, digest: hashes.HashAlgorithm) -> None:
-        self._padding = scheme
-        self._digest = digest
-
-    def sign(self, key: PrivateKeyObject, data: bytes) -> bytes:
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError("this algorithm needs an RSA key")
-        return key.sign(data, self._padding, self._digest)
-
-    def verify(self, key: PublicKeyObject, signature: bytes, data: bytes) -> bool:
-        if not isinstance(key, rsa.RSAPublicKey):
-            return False
-        try:
-            key.verify(signature, data, self._padding, self._digest)
-        except InvalidSignature:
-            return False
-        return True
-
-
-class _EcdsaP256:
-    """ECDSA P-256 with SHA-256; signatures are raw r||s, 32 bytes each (RFC 9421 3.3.4)."""
-
-    key_kind = "EC-P256"
-    _ecdsa = ec.ECDSA(hashes.SHA256())
-
-    def sign(self, key: PrivateKeyObject, data: bytes) -> bytes:
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise ValueError("this algorithm needs an EC P-256 key")
-        r, s = decode_dss_signature(key.sign(data, self._ecdsa))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-    def verify(self, key: PublicKeyObject, signature: bytes, data: bytes) -> bool:
-        if not isinstance(key, ec.EllipticCurvePublicKey) or len(signature) != 64:
-            return False
-        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-        try:
-            key.verify(encode_dss_signature(r, s), data, self._ecdsa)
-        except InvalidSignature:
-            return False
-        return True
-
-
-class _Ed25519:
-    key_kind = "Ed25519"
-
-    def sign(self, key: PrivateKeyObject, data: bytes) -> bytes:
-        if not isinstance(key, ed25519.Ed25519PrivateKey):
-            raise ValueError("this algorithm needs an Ed25519 key")
-        return key.sign(data)
-
-    def verify(self, key: PublicKeyObject, signature: bytes, data: bytes) -> bool:
-        if not isinstance(key, ed25519.Ed25519PublicKey):
-            return False
-        try:
-            key.verify(signature, data)
-        except InvalidSignature:
-            return False
-        return True
-
-
 # RFC 9421 section 3.3.1: PSS with SHA-512, MGF1 SHA-512 and a 64-byte salt.
 _PSS_SHA512 = padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64)
-_ALGORITHMS: Mapping[str, _Algorithm] = {
-    "rsa-pss-sha512": _Rsa(_PSS_SHA512, hashes.SHA512()),
-    "rsa-v1_5-sha256": _Rsa(padding.PKCS1v15(), hashes.SHA256()),
-    "ecdsa-p256-sha256": _EcdsaP256(),
-    "ed25519": _Ed25519(),
+_ALGORITHMS: Mapping[str, Algorithm] = {
+    "rsa-pss-sha512": Rsa(_PSS_SHA512, hashes.SHA512()),
+    "rsa-v1_5-sha256": Rsa(padding.PKCS1v15(), hashes.SHA256()),
+    "ecdsa-p256-sha256": EcdsaP256(),
+    "ed25519": Ed25519(),
 }
 _ADAPTER_ALGORITHMS = {
     "RSA": "rsa-pss-sha512",
@@ -285,7 +210,7 @@ def _check_coverage(signed: _SignatureInput, covered: Sequence[str]) -> None:
         raise _invalid("signature parameters must be created, keyid, alg (expires, nonce, tag)")
 
 
-def _resolve(parameters: Mapping[str, Any], policy: VerifyPolicy) -> tuple[_Algorithm, PublicKey]:
+def _resolve(parameters: Mapping[str, Any], policy: VerifyPolicy) -> tuple[Algorithm, PublicKey]:
     alg = parameters["alg"]
     if not isinstance(alg, str) or alg not in _ALGORITHMS:
         raise AdapterError(

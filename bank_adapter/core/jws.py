@@ -39,17 +39,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric import padding
 
-from bank_adapter.core.keys import PrivateKeyObject, PublicKey, PublicKeyObject, SigningKey
+from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa
+from bank_adapter.core.keys import PublicKey, SigningKey
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
 from bank_adapter.core.wire import Headers, WireRequest
 from bank_adapter.errors import AdapterError, Code
@@ -59,84 +55,13 @@ SIGNATURE_HEADER = "X-JWS-Signature"
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
-class _Algorithm(Protocol):
-    key_kind: str
-
-    def sign(self, key: PrivateKeyObject, data: bytes) -> bytes: ...
-
-    def verify(self, key: PublicKeyObject, signature: bytes, data: bytes) -> bool: ...
-
-
-class _Rsa:
-    key_kind = "RSA"
-
-    def __init__(self, scheme: padding.AsymmetricPadding, digest: hashes.HashAlgorithm) -> None:
-        self._padding = scheme
-        self._digest = digest
-
-    def sign(self, key: PrivateKeyObject, data: bytes) -> bytes:
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ValueError("this algorithm needs an RSA key")
-        return key.sign(data, self._padding, self._digest)
-
-    def verify(self, key: PublicKeyObject, signature: bytes, data: bytes) -> bool:
-        if not isinstance(key, rsa.RSAPublicKey):
-            return False
-        try:
-            key.verify(signature, data, self._padding, self._digest)
-        except InvalidSignature:
-            return False
-        return True
-
-
-class _EcdsaP256:
-    """ECDSA P-256 with SHA-256; signatures are raw r||s, 32 bytes each (RFC 7518 3.4)."""
-
-    key_kind = "EC-P256"
-    _ecdsa = ec.ECDSA(hashes.SHA256())
-
-    def sign(self, key: PrivateKeyObject, data: bytes) -> bytes:
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise ValueError("this algorithm needs an EC P-256 key")
-        r, s = decode_dss_signature(key.sign(data, self._ecdsa))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-    def verify(self, key: PublicKeyObject, signature: bytes, data: bytes) -> bool:
-        if not isinstance(key, ec.EllipticCurvePublicKey) or len(signature) != 64:
-            return False
-        r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-        try:
-            key.verify(encode_dss_signature(r, s), data, self._ecdsa)
-        except InvalidSignature:
-            return False
-        return True
-
-
-class _Ed25519:
-    key_kind = "Ed25519"
-
-    def sign(self, key: PrivateKeyObject, data: bytes) -> bytes:
-        if not isinstance(key, ed25519.Ed25519PrivateKey):
-            raise ValueError("this algorithm needs an Ed25519 key")
-        return key.sign(data)
-
-    def verify(self, key: PublicKeyObject, signature: bytes, data: bytes) -> bool:
-        if not isinstance(key, ed25519.Ed25519PublicKey):
-            return False
-        try:
-            key.verify(signature, data)
-        except InvalidSignature:
-            return False
-        return True
-
-
 # RFC 7518 section 3.5: the PSS salt is as long as the hash.
 _PSS_SHA256 = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-_ALGORITHMS: Mapping[str, _Algorithm] = {
-    "RS256": _Rsa(padding.PKCS1v15(), hashes.SHA256()),
-    "PS256": _Rsa(_PSS_SHA256, hashes.SHA256()),
-    "ES256": _EcdsaP256(),
-    "EdDSA": _Ed25519(),
+_ALGORITHMS: Mapping[str, Algorithm] = {
+    "RS256": Rsa(padding.PKCS1v15(), hashes.SHA256()),
+    "PS256": Rsa(_PSS_SHA256, hashes.SHA256()),
+    "ES256": EcdsaP256(),
+    "EdDSA": Ed25519(),
 }
 _ADAPTER_ALGORITHMS = {"RSA": "RS256", "EC-P256": "ES256", "Ed25519": "EdDSA"}
 
@@ -242,7 +167,7 @@ def _b64encode(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
-def _resolve(header: Mapping[str, Any], policy: VerifyPolicy) -> tuple[_Algorithm, PublicKey]:
+def _resolve(header: Mapping[str, Any], policy: VerifyPolicy) -> tuple[Algorithm, PublicKey]:
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in _ALGORITHMS:
         raise AdapterError(
@@ -258,7 +183,7 @@ def _resolve(header: Mapping[str, Any], policy: VerifyPolicy) -> tuple[_Algorith
 
 
 def _check_signature(
-    jws: _DetachedJws, algorithm: _Algorithm, key: PublicKey, body: bytes
+    jws: _DetachedJws, algorithm: Algorithm, key: PublicKey, body: bytes
 ) -> Verified:
     if not algorithm.verify(key.key, jws.signature, jws.protected + b"." + _b64encode(body)):
         raise _invalid("the signature does not verify")
@@ -272,7 +197,7 @@ def _sign(alg: str, protected: bytes, body: bytes, key: SigningKey) -> Signed:
     return Signed(body=body, headers=((SIGNATURE_HEADER, value),))
 
 
-def _algorithm_for_signing(alg: str) -> _Algorithm:
+def _algorithm_for_signing(alg: str) -> Algorithm:
     if alg not in _ALGORITHMS:
         raise ValueError(f"cannot sign with {alg!r}: one of {', '.join(_ALGORITHMS)}")
     return _ALGORITHMS[alg]

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from uuid import UUID
 
 import structlog
 from aiohttp import web
+from multidict import CIMultiDictProxy
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -50,8 +51,20 @@ Service = Callable[[CallContext, Tx, Any], Awaitable[BaseModel]]
 
 log = structlog.get_logger("bank_adapter.partner_api")
 
+_SINGLE_HEADERS = frozenset(
+    {
+        "x-partner-id", "content-type", "content-digest", "x-jws-signature",
+        "signature", "signature-input",
+    }
+)  # fmt: skip
 UNAVAILABLE = AdapterError(Code.SERVICE_UNAVAILABLE, "storage unavailable; nothing was recorded")
 
+_SINGLE_HEADERS = frozenset(
+    {
+        "x-partner-id", "content-type", "content-digest", "x-jws-signature",
+        "signature", "signature-input",
+    }
+)  # fmt: skip
 UNAVAILABLE = AdapterError(Code.SERVICE_UNAVAILABLE, "storage unavailable; nothing was recorded")
 
 
@@ -114,7 +127,8 @@ async def _process(
     body = await _read_body(request, rt.settings.max_body_bytes)
     _check_format(request, partner)
     now = rt.clock()
-    wire = WireRequest(request.method, request.path, _lower(request.headers), body)
+    # RFC 9421 @path is the path as sent, not percent-decoded.
+    wire = WireRequest(request.method, request.rel_url.raw_path, _lower(request.headers), body)
     policy = VerifyPolicy(partner.keys, partner.algorithms, now)
     verified = rt.profiles[partner.signature].verify_request(wire, policy)
     draft = _draft(partner, route.operation, verified)
@@ -127,7 +141,10 @@ async def _process(
 
 
 def _partner(rt: Runtime, request: web.Request) -> Partner:
-    partner_id = request.headers.get("X-Partner-Id")
+    ids = request.headers.getall("X-Partner-Id", [])
+    if len(ids) > 1:
+        raise AdapterError(Code.UNKNOWN_PARTNER, "X-Partner-Id appears more than once")
+    partner_id = ids[0] if ids else None
     if not partner_id:
         raise AdapterError(Code.UNKNOWN_PARTNER, "X-Partner-Id header is missing")
     partner = rt.partners.get(partner_id)
@@ -163,8 +180,16 @@ def _check_format(request: web.Request, partner: Partner) -> None:
         )
 
 
-def _lower(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items()}
+def _lower(headers: CIMultiDictProxy[str]) -> dict[str, str]:
+    """Header names in lower case; a repeated security header is refused, not merged,
+    so no two readers of the request can disagree on which value counts."""
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        if key in lowered and key in _SINGLE_HEADERS:
+            raise AdapterError(Code.SIGNATURE_INVALID, f"header {name} appears more than once")
+        lowered[key] = value
+    return lowered
 
 
 def _draft(partner: Partner, op: Operation, verified: Verified) -> _Draft:
