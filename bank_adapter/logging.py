@@ -3,12 +3,16 @@
 The only module-level state of the package lives here (structlog's configuration).
 Every event passes `redact` last before rendering: fields named like secrets are dropped
 and any ID-number-shaped run of digits in any string is masked, so a careless
-`log.info(..., path=request.path)` cannot leak an ID number.
+`log.info(..., path=request.path)` cannot leak an ID number. Values the renderer would
+print by their repr (bytes, dataclasses, UUIDs) are turned into masked text first, and
+records of other libraries' standard `logging` (aiohttp's "Error handling request" quotes
+the raw request line) go through the same redaction and renderer.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any, TextIO
@@ -17,29 +21,45 @@ import structlog
 
 from bank_adapter.domain.ids import mask_ids_in_text
 
-_SECRET_FIELDS = frozenset(
-    {"otp", "token", "authorization", "password", "secret", "key", "private_key", "otp_key"}
+REDACTED = "[redacted]"
+# A field is secret when any word of its name is one of these: `otp`, `admin_token`,
+# `otpCode`, `X-Api-Key`, `private_key` all are.
+_SECRET_WORDS = frozenset(
+    {"otp", "token", "authorization", "password", "passphrase", "secret", "key", "pin", "cookie"}
 )
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_HANDLER_NAME = "bank_adapter"
+
+
+def is_secret_name(name: object) -> bool:
+    words = _NON_WORD.split(_CAMEL_HUMP.sub("_", str(name)).lower())
+    return any(word in _SECRET_WORDS for word in words)
 
 
 def _mask(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
     if isinstance(value, str):
         return mask_ids_in_text(value)
     if isinstance(value, dict):
         return {
-            k: "[redacted]" if k.lower() in _SECRET_FIELDS else _mask(v) for k, v in value.items()
+            mask_ids_in_text(str(k)): REDACTED if is_secret_name(k) else _mask(v)
+            for k, v in value.items()
         }
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return [_mask(item) for item in value]
-    return value
+    if isinstance(value, int | float):
+        text = str(value)
+        masked = mask_ids_in_text(text)
+        return value if masked == text else masked
+    # The renderer would print anything else by its repr, digits and all.
+    return mask_ids_in_text(str(value))
 
 
 def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for field in list(event):
-        if field.lower() in _SECRET_FIELDS:
-            event[field] = "[redacted]"
-        else:
-            event[field] = _mask(event[field])
+        event[field] = REDACTED if is_secret_name(field) else _mask(event[field])
     return event
 
 
@@ -52,19 +72,38 @@ def configure(
     renderer: Any = (
         structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     )
+    enrich: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact,
-            renderer,
-        ],
+        processors=[*enrich, redact, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
+    _route_stdlib_logging(out, level, [structlog.stdlib.add_logger_name, *enrich], renderer)
+
+
+def _route_stdlib_logging(out: TextIO, level: str, enrich: list[Any], renderer: Any) -> None:
+    """Without this, Python's last-resort handler would print other libraries' warnings
+    and errors as plain text: not JSON, and not redacted."""
+    handler = logging.StreamHandler(out)
+    handler.set_name(_HANDLER_NAME)
+    handler.setLevel(level)
+    formatter = structlog.stdlib.ProcessorFormatter
+    handler.setFormatter(
+        formatter(
+            foreign_pre_chain=enrich,
+            processors=[formatter.remove_processors_meta, redact, renderer],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
 
 
 def get_logger(name: str) -> Any:

@@ -37,6 +37,8 @@ class Settings:
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None
+    # Other adapter public keys to publish at /v1/keys during a rotation: kid -> PEM file.
+    extra_public_keys: tuple[tuple[str, Path], ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -61,6 +63,7 @@ class Settings:
             tls_cert_file=env.path("TLS_CERT"),
             tls_key_file=env.path("TLS_KEY"),
             tls_client_ca_file=env.path("TLS_CLIENT_CA"),
+            extra_public_keys=env.key_files("EXTRA_PUBLIC_KEYS"),
         )
 
 
@@ -91,6 +94,19 @@ class _Env:
             return Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise SettingsError(f"{PREFIX}{name}_FILE: cannot read {file_name}: {exc}") from exc
+
+    def key_files(self, name: str) -> tuple[tuple[str, Path], ...]:
+        """`kid=path,kid=path` pairs."""
+        raw = self.get(name)
+        if raw is None:
+            return ()
+        pairs = []
+        for item in raw.split(","):
+            kid, sep, path = item.strip().partition("=")
+            if not sep or not kid or not path:
+                raise SettingsError(f"{PREFIX}{name}: expected kid=path[,kid=path], got {item!r}")
+            pairs.append((kid, Path(path)))
+        return tuple(pairs)
 
     def flag(self, name: str) -> bool:
         value = (self.get(name) or "0").lower()

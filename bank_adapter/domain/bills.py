@@ -110,7 +110,7 @@ class Bill:
 
 
 def effective_status(bill: Bill, now: datetime) -> BillStatus:
-    """The status to show and to judge by: an UNPAID bill is EXPIRED once `expires_at` is reached."""
+    """The status to show and judge by: UNPAID turns EXPIRED once `expires_at` is reached."""
     expired = bill.expires_at is not None and now >= bill.expires_at
     if bill.status is BillStatus.UNPAID and expired:
         return BillStatus.EXPIRED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from bank_adapter.errors import AdapterError, Code
 from bank_adapter.web.runtime import RUNTIME
 
 MAX_EVENTS_PAGE = 500
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class AccountIn(BaseModel):
@@ -51,10 +53,14 @@ async def read_json(request: web.Request) -> Any:
     if request.content_type != "application/json":
         raise AdapterError(Code.FORMAT_NOT_ALLOWED, "the internal API takes application/json")
     limit = request.app[RUNTIME].settings.max_body_bytes
+    too_large = AdapterError(Code.PAYLOAD_TOO_LARGE, f"request bodies are limited to {limit} bytes")
     if request.content_length is not None and request.content_length > limit:
-        raise AdapterError(Code.PAYLOAD_TOO_LARGE, f"request bodies are limited to {limit} bytes")
+        raise too_large
+    body = await request.read()
+    if len(body) > limit:  # a chunked body announces no Content-Length
+        raise too_large
     try:
-        return json.loads(await request.read())
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise AdapterError(Code.MALFORMED_MESSAGE, "body is not JSON") from None
 
@@ -164,7 +170,8 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only, and few enough for int(): str.isdigit() also says yes to "²".
+    if _DIGITS.fullmatch(raw) is None or not low <= int(raw) <= high:
         raise AdapterError(
             Code.SCHEMA_INVALID, f"{name}: an integer from {low} to {high} is required"
         )

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
+from bank_adapter.core.messages import OPERATIONS
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.web import replies
 from bank_adapter.web.partner_api import to_aiohttp
@@ -28,11 +29,19 @@ INTERNAL = AdapterError(Code.INTERNAL_ERROR, "internal error; nothing was record
 _ROUTING_CODES = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 413: Code.PAYLOAD_TOO_LARGE}
 
 
+# Generated request ids have no digits: ten in a row would be masked in the logs as
+# ID-shaped, and the logged id would no longer match the X-Request-Id answered.
+_DIGITS_TO_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+
+
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    request_id = request.headers.get("X-Request-Id") or new_request_id()
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id[:64])
+    partner = _claimed_partner(request)
+    if partner is not None:
+        structlog.contextvars.bind_contextvars(partner=partner)
     started = time.perf_counter()
     response = await _answer_errors(request, handler)
     response.headers["X-Request-Id"] = request_id[:64]
@@ -44,6 +53,20 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         ms=round((time.perf_counter() - started) * 1000, 2),
     )
     return response
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex.translate(_DIGITS_TO_LETTERS)
+
+
+def _claimed_partner(request: web.Request) -> str | None:
+    """The partner a partner-API request is about, for every log line about it, also
+    when it is refused before the pipeline knows it (suspended, rate-limited, unknown:
+    "-"). The pipeline binds the same id once the partner is looked up."""
+    claimed = request.headers.get("X-Partner-Id")
+    if claimed is None and request.path not in OPERATIONS:
+        return None
+    return claimed if claimed in request.app[RUNTIME].partners else "-"
 
 
 async def _answer_errors(request: web.Request, handler: Handler) -> web.StreamResponse:

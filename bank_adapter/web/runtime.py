@@ -12,7 +12,14 @@ from aiohttp import web
 from bank_adapter.clock import Clock
 from bank_adapter.core.httpsig import HttpSigProfile
 from bank_adapter.core.jws import JwsProfile
-from bank_adapter.core.keys import PublicKey, SigningKey, generate, load_private_pem, private_pem
+from bank_adapter.core.keys import (
+    PublicKey,
+    SigningKey,
+    generate,
+    load_private_pem,
+    load_public_pem,
+    private_pem,
+)
 from bank_adapter.core.signing import SignatureProfile
 from bank_adapter.core.xmldsig import XmlDsigProfile
 from bank_adapter.metrics import Metrics
@@ -31,12 +38,14 @@ class Runtime:
     otp_key: bytes
     clock: Clock
     profiles: Mapping[str, SignatureProfile]
+    extra_public_keys: tuple[PublicKey, ...] = ()
     metrics: Metrics = field(default_factory=Metrics)
     limiter: RateLimiter = field(default_factory=RateLimiter)
 
     @property
     def published_keys(self) -> list[PublicKey]:
-        return [self.signing_key.public]
+        """The signing key first, then keys announced for (or retiring from) rotation."""
+        return [self.signing_key.public, *self.extra_public_keys]
 
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -56,7 +65,20 @@ def build_runtime(settings: Settings, clock: Clock, store: Store | None = None) 
         otp_key=load_otp_key(settings),
         clock=clock,
         profiles=default_profiles(),
+        extra_public_keys=load_extra_public_keys(settings),
     )
+
+
+def load_extra_public_keys(settings: Settings) -> tuple[PublicKey, ...]:
+    keys = []
+    for kid, path in settings.extra_public_keys:
+        try:
+            keys.append(PublicKey(kid, load_public_pem(path.read_bytes())))
+        except OSError as exc:
+            raise SettingsError(
+                f"BANK_ADAPTER_EXTRA_PUBLIC_KEYS: cannot read {path}: {exc}"
+            ) from exc
+    return tuple(keys)
 
 
 def load_signing_key(settings: Settings) -> SigningKey:
