@@ -13,9 +13,10 @@ on an unsigned or forged answer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any
 from uuid import UUID, uuid4
@@ -32,8 +33,15 @@ from bank_adapter.core.messages import (
     OPERATIONS,
     ActivationConfirm,
     ActivationRequest,
+    BillInquiry,
+    FeeQuote,
     Operation,
+    PaymentNotification,
+    PaymentReversal,
+    PaymentStatusQuery,
+    StatementRequest,
 )
+from bank_adapter.core.money import parse_amount
 from bank_adapter.core.signing import SignatureProfile, VerifyPolicy
 from bank_adapter.core.xmldsig import XmlDsigProfile
 from bank_adapter.core.xmlparse import parse_xml
@@ -174,6 +182,81 @@ class PartnerClient:
             **self.common(channel, terminal_id), activation_id=activation_id, otp=otp
         )
         return await self.send("/v1/activations/confirm", message)
+
+    async def inquire_bills(
+        self, *, channel: str, id_number: str | None = None, bill_number: str | None = None
+    ) -> Reply:
+        message = BillInquiry(**self.common(channel), id_number=id_number, bill_number=bill_number)
+        return await self.send("/v1/bills/inquiry", message)
+
+    async def quote_fee(
+        self, *, id_number: str, service_code: str, periods: int, channel: str
+    ) -> Reply:
+        message = FeeQuote(
+            **self.common(channel), id_number=id_number, service_code=service_code, periods=periods
+        )
+        return await self.send("/v1/fees/quote", message)
+
+    async def pay(
+        self,
+        *,
+        bank_payment_ref: str,
+        bill_number: str,
+        amount: Decimal | str,
+        channel: str,
+        paid_at: datetime | None = None,
+        terminal_id: str | None = None,
+    ) -> Reply:
+        """Notify a payment. On a timeout or 5xx, call again with the same reference."""
+        message = PaymentNotification(
+            **self.common(channel, terminal_id),
+            bank_payment_ref=bank_payment_ref,
+            bill_number=bill_number,
+            amount=parse_amount(amount) if isinstance(amount, str) else amount,
+            currency="SAR",
+            paid_at=paid_at or self.clock(),
+        )
+        return await self.send("/v1/payments", message)
+
+    async def reverse(self, *, bank_payment_ref: str, reason: str, channel: str) -> Reply:
+        message = PaymentReversal(
+            **self.common(channel), bank_payment_ref=bank_payment_ref, reason=reason
+        )
+        return await self.send("/v1/payments/reversal", message)
+
+    async def payment_status(self, *, bank_payment_ref: str, channel: str) -> Reply:
+        message = PaymentStatusQuery(**self.common(channel), bank_payment_ref=bank_payment_ref)
+        return await self.send("/v1/payments/status", message)
+
+    async def statement(
+        self,
+        *,
+        business_date: date,
+        channel: str = "WEB",
+        page_size: int | None = None,
+        page_token: str | None = None,
+    ) -> Reply:
+        message = StatementRequest(
+            **self.common(channel),
+            business_date=business_date,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return await self.send("/v1/reconciliation/statement", message)
+
+    async def statement_pages(
+        self, *, business_date: date, channel: str = "WEB", page_size: int | None = None
+    ) -> AsyncIterator[Reply]:
+        """Every page of a day's statement, first to last; stops at the first error."""
+        token: str | None = None
+        while True:
+            reply = await self.statement(
+                business_date=business_date, channel=channel, page_size=page_size, page_token=token
+            )
+            yield reply
+            token = getattr(reply.message, "next_page_token", None)
+            if not reply.ok or token is None:
+                return
 
     # --- plumbing ----------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
@@ -14,3 +14,8 @@ RIYADH = ZoneInfo("Asia/Riyadh")
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def riyadh_date(moment: datetime) -> date:
+    """The calendar date in Riyadh at `moment` (aware)."""
+    return moment.astimezone(RIYADH).date()

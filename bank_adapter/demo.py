@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bank_adapter.client import PartnerClient, Reply, fetch_adapter_keys
+from bank_adapter.client import PartnerClient, Reply, UnverifiedReply, fetch_adapter_keys
 from bank_adapter.core.keys import SigningKey, generate
 from bank_adapter.domain.ids import luhn_complete, mask_id
 from bank_adapter.sandbox import partner_config
@@ -176,7 +176,7 @@ async def run_demo(url: str, token: str, partners_dir: Path) -> bool:
         for number, step in enumerate(steps, 1):
             try:
                 print(f"[{number}/{len(steps)}] ok    {await step()}")
-            except (DemoFailure, aiohttp.ClientError) as exc:
+            except (DemoFailure, UnverifiedReply, aiohttp.ClientError) as exc:
                 failures += 1
                 print(f"[{number}/{len(steps)}] FAIL  {exc}")
         print(f"demo: {len(steps) - failures} passed, {failures} failed")

@@ -6,6 +6,7 @@ so a typo never turns into a bank that silently cannot sign in.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from bank_adapter.core.keys import KeyFormatError, PublicKey, key_kind, load_public_pem
 
@@ -36,6 +37,8 @@ _KNOWN_FIELDS = {
     "id", "name", "format", "signature", "channels", "algorithms",
     "strong_auth_channels", "cutoff", "suspended", "keys", "rate_limit", "sandbox",
 }  # fmt: skip
+_KEY_FIELDS = {"kid", "public_key", "not_after"}
+_RATE_LIMIT_FIELDS = {"requests_per_second", "burst"}
 
 
 class PartnerConfigError(ValueError):
@@ -105,9 +108,7 @@ class _Reader:
         return PartnerConfigError(f"{self.path}: field `{field}`: {message}")
 
     def partner(self) -> Partner:
-        unknown = sorted(set(self.data) - _KNOWN_FIELDS)
-        if unknown:
-            raise self.fail(unknown[0], "unknown field")
+        self.refuse_unknown("", self.data, _KNOWN_FIELDS)
         partner_id = self.string("id")
         if not _ID.match(partner_id):
             raise self.fail("id", f"{partner_id!r} is not a 4-letter capital bank code")
@@ -175,16 +176,19 @@ class _Reader:
         raw = self.data.get("rate_limit")
         if raw is None:
             return None
-        rps = raw.get("requests_per_second") if isinstance(raw, dict) else None
-        burst = raw.get("burst", rps) if isinstance(raw, dict) else None
-        if (
-            not isinstance(rps, int | float)
-            or rps <= 0
-            or not isinstance(burst, int | float)
-            or burst < 1
-        ):
+        if not isinstance(raw, dict):
+            raise self.fail("rate_limit", "a table with requests_per_second and burst is required")
+        self.refuse_unknown("rate_limit.", raw, _RATE_LIMIT_FIELDS)
+        rps = raw.get("requests_per_second")
+        burst = raw.get("burst", rps)
+        if not _positive_number(rps) or not _positive_number(burst) or burst < 1:
             raise self.fail("rate_limit", "needs requests_per_second > 0 and burst >= 1")
         return RateLimit(float(rps), int(burst))
+
+    def refuse_unknown(self, prefix: str, table: Mapping[str, object], known: set[str]) -> None:
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise self.fail(prefix + unknown[0], "unknown field")
 
     def keys(self, signature: str, algorithms: frozenset[str]) -> dict[str, PublicKey]:
         entries = self.data.get("keys")
@@ -207,6 +211,8 @@ class _Reader:
     def key(self, where: str, entry: object) -> PublicKey:
         if not isinstance(entry, dict):
             raise self.fail(where, "a table with kid and public_key is required")
+        # A misspelt not_after would otherwise leave a retired key valid for ever.
+        self.refuse_unknown(f"{where}.", entry, _KEY_FIELDS)
         kid, pem_path = entry.get("kid"), entry.get("public_key")
         if not isinstance(kid, str) or not kid:
             raise self.fail(f"{where}.kid", "a non-empty string is required")
@@ -237,3 +243,13 @@ class _Reader:
         if value.tzinfo is None:
             raise self.fail(where, "the date-time needs an offset (e.g. Z)")
         return value
+
+
+def _positive_number(value: object) -> TypeGuard[int | float]:
+    # TOML has inf and nan, and Python's bool is an int: none of them is a rate.
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )

@@ -45,7 +45,8 @@ class Settings:
         env = _Env(environ)
         var_dir = Path(env.get("VAR_DIR") or "var")
         return cls(
-            database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'bank-adapter.db'}",
+            # A PostgreSQL URL holds a password: a secret, so `_FILE` works for it too.
+            database_url=env.secret("DATABASE_URL") or f"sqlite:///{var_dir / 'bank-adapter.db'}",
             partners_dir=Path(env.get("PARTNERS_DIR") or "partners"),
             signing_key_file=env.path("SIGNING_KEY"),
             signing_kid=env.get("SIGNING_KID") or "adapter-1",
@@ -60,11 +61,21 @@ class Settings:
             max_clock_skew_s=env.integer("MAX_CLOCK_SKEW", 300, 1, 86_400),
             message_retention_days=env.integer("MESSAGE_RETENTION_DAYS", 7, 7, 3650),
             db_busy_timeout_s=float(env.integer("DB_BUSY_TIMEOUT_MS", 5000, 1, 600_000)) / 1000,
-            tls_cert_file=env.path("TLS_CERT"),
+            tls_cert_file=_tls_cert(env),
             tls_key_file=env.path("TLS_KEY"),
             tls_client_ca_file=env.path("TLS_CLIENT_CA"),
             extra_public_keys=env.key_files("EXTRA_PUBLIC_KEYS"),
         )
+
+
+def _tls_cert(env: _Env) -> Path | None:
+    """TLS_CERT; a key or client CA without it would quietly leave TLS (and client
+    certificate checks) off, so that is refused."""
+    cert = env.path("TLS_CERT")
+    for name in ("TLS_KEY", "TLS_CLIENT_CA"):
+        if cert is None and env.get(name) is not None:
+            raise SettingsError(f"{PREFIX}{name} is set without {PREFIX}TLS_CERT")
+    return cert
 
 
 def _encode(value: str | None) -> bytes | None:

@@ -25,6 +25,7 @@ from bank_adapter.web.app import build_app
 from bank_adapter.web.runtime import build_runtime
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -37,6 +38,10 @@ class MovableClock:
 
     def advance(self, **kwargs: float) -> None:
         self.offset += timedelta(**kwargs)
+
+    def set(self, moment: datetime) -> None:
+        """From now on the clock reads `moment`, and runs on from there."""
+        self.offset = moment - datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ def settings(tmp_path: Path, partners_dir: Path) -> Settings:
             "BANK_ADAPTER_ADMIN_TOKEN": ADMIN_TOKEN,
             "BANK_ADAPTER_SANDBOX": "1",
             "BANK_ADAPTER_VAR_DIR": str(tmp_path / "var"),
+            "BANK_ADAPTER_FEES_FILE": str(ROOT / "fees.toml"),
         }
     )
 
@@ -190,6 +196,14 @@ class Service:
         status, data = await self.admin("POST", "/internal/v1/accounts", body)
         assert status in (200, 201), data
         return id_number, mobile
+
+    async def bill(self, id_number: str, amount: str = "650.00", **extra: Any) -> str:
+        """A platform-issued UNPAID bill; returns its number."""
+        body = {"idNumber": id_number, "serviceCode": "TRAFFIC_VIOLATION", "amount": amount}
+        body |= {"dueDate": "2031-01-01"} | extra
+        status, data = await self.admin("POST", "/internal/v1/bills", body)
+        assert status == 201, data
+        return str(data["billNumber"])
 
     async def otp(self, mobile: str) -> str:
         """The code in the last SMS the sandbox outbox holds for `mobile`."""

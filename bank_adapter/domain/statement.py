@@ -177,7 +177,7 @@ def decode_page_token(
         raise AdapterError(Code.SCHEMA_INVALID, _NOT_OURS)
     if fields[1] != business_date.isoformat():
         raise AdapterError(Code.SCHEMA_INVALID, "pageToken: belongs to another businessDate")
-    return PageCursor(fields[2], fields[3])
+    return fields[2]
 
 
 def _verified_payload(key: bytes, token: str) -> bytes:
@@ -190,20 +190,18 @@ def _verified_payload(key: bytes, token: str) -> bytes:
     return payload
 
 
-def _fields(payload: bytes) -> list[str | int] | None:
+def _fields(payload: bytes) -> tuple[str, str, PageCursor] | None:
     # Only this module writes payloads: this guards against a key shared with other code.
     try:
         fields = json.loads(payload)
     except ValueError:
         return None
-    well_formed = (
-        isinstance(fields, list)
-        and len(fields) == 4
-        and all(isinstance(field, str) for field in fields[:3])
-        and isinstance(fields[3], str | int)
-        and not isinstance(fields[3], bool)
-    )
-    return fields if well_formed else None
+    match fields:
+        case [_, _, _, bool()]:
+            return None
+        case [str(partner), str(day), str(after), str() | int() as snapshot]:
+            return partner, day, PageCursor(after, snapshot)
+    return None
 
 
 def _mac(key: bytes, payload: bytes) -> bytes:

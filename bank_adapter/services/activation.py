@@ -8,10 +8,9 @@ SMS is there before the OTP_SENT answer leaves.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from uuid import uuid4
 
-from bank_adapter.clock import RIYADH
+from bank_adapter.clock import riyadh_date
 from bank_adapter.core.messages import ActivationConfirm, ActivationRequest, ActivationResponse
 from bank_adapter.domain.activation import decide_activation, decide_confirmation, start_attempt
 from bank_adapter.domain.mobile import mask_mobile
@@ -32,7 +31,7 @@ async def start(ctx: CallContext, tx: Tx, msg: ActivationRequest) -> ActivationR
         id_number_raw=msg.id_number,
         mobile_raw=msg.mobile,
         account=account,
-        today=_riyadh_today(ctx.now),
+        today=riyadh_date(ctx.now),
     )
     assert account is not None
     if decision == "ACTIVATE_NOW":
@@ -90,7 +89,3 @@ async def _activate(ctx: CallContext, tx: Tx, id_number: str, channel: str) -> N
         {"idNumber": id_number, "partnerId": ctx.partner.id, "channel": channel},
         ctx.now,
     )
-
-
-def _riyadh_today(now: datetime) -> date:
-    return now.astimezone(RIYADH).date()

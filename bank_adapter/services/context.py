@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from bank_adapter.domain.fees import FeeSchedule
 from bank_adapter.partners import Partner
 
 
@@ -16,6 +17,8 @@ class CallContext:
     now: datetime
     in_reply_to: UUID
     otp_key: bytes
+    fees: FeeSchedule
+    page_token_key: bytes
 
     def reply_fields(self) -> dict[str, Any]:
         """The common response fields (contract section 4)."""

@@ -14,17 +14,16 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bank_adapter.domain.activation import Account, ActivationAttempt
 from bank_adapter.domain.ids import IdType
 from bank_adapter.store import tables as t
 from bank_adapter.store.engine import READ_ONLY, create_engine
+from bank_adapter.store.ledger import LedgerQueries
+from bank_adapter.store.txbase import DuplicateKey
 
-
-class DuplicateKey(Exception):
-    """A unique constraint refused the write: someone else got there first."""
+__all__ = ["DuplicateKey", "Event", "Sms", "Store", "StoredAnswer", "Tx"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +79,8 @@ class Store:
             await tx.conn.execute(text("SELECT 1"))
 
 
-class Tx:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
-    async def _insert(self, statement: Any) -> Any:
-        try:
-            return await self.conn.execute(statement)
-        except IntegrityError as exc:
-            raise DuplicateKey(str(exc.orig)) from exc
+class Tx(LedgerQueries):
+    """One unit of work; see the mix-ins for the queries of each area."""
 
     # --- stored answers (replay) -------------------------------------------------------
 

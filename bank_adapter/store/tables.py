@@ -15,6 +15,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
+    text,
 )
 
 from bank_adapter.store.types import UtcDateTime
@@ -96,4 +98,94 @@ sms_outbox = Table(
     Column("text", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_sms_outbox_mobile", "mobile"),
+)
+
+bills = Table(
+    "bills",
+    metadata,
+    Column("bill_number", String(13), primary_key=True),
+    Column("id_number", String(10), nullable=False),
+    Column("service_code", String(32), nullable=False),
+    Column("description_ar", String(256), nullable=False),
+    Column("description_en", String(256), nullable=False),
+    Column("amount_halalas", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("periods", Integer, nullable=True),
+    # Set on bills issued by /v1/fees/quote: the same person, service and periods while
+    # the bill is open get the same bill (a partial unique index enforces it).
+    Column("quote_key", String(64), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_bills_id_number", "id_number"),
+    Index(
+        "uq_bills_open_quote",
+        "quote_key",
+        unique=True,
+        sqlite_where=text("status = 'UNPAID'"),
+        postgresql_where=text("status = 'UNPAID'"),
+    ),
+)
+
+# One row per (partner, BankPaymentRef), ever. `seq` orders the statement: PaymentId is
+# derived from it. A bill has at most one POSTED payment (partial unique index), so two
+# banks, or two references, racing for one bill cannot both post.
+payments = Table(
+    "payments",
+    metadata,
+    Column("seq", SequenceId, primary_key=True, autoincrement=True),
+    Column("partner_id", String(4), nullable=False),
+    Column("bank_payment_ref", String(64), nullable=False),
+    Column("bill_number", String(13), nullable=False),
+    Column("amount_halalas", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("paid_at", UtcDateTime, nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("terminal_id", String(32), nullable=True),
+    Column("business_date", Date, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("reversed_at", UtcDateTime, nullable=True),
+    Column("reversal_reason", String(256), nullable=True),
+    UniqueConstraint("partner_id", "bank_payment_ref", name="uq_payments_partner_ref"),
+    Index("ix_payments_day", "partner_id", "business_date", "seq"),
+    Index(
+        "uq_payments_posted_bill",
+        "bill_number",
+        unique=True,
+        sqlite_where=text("status = 'POSTED'"),
+        postgresql_where=text("status = 'POSTED'"),
+    ),
+)
+
+# Running Count / Total / Checksum of a partner's business date, updated in the same
+# transaction as every posting and reversal (see domain.statement).
+day_figures = Table(
+    "day_figures",
+    metadata,
+    Column("partner_id", String(4), primary_key=True),
+    Column("business_date", Date, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("total_halalas", BigInteger, nullable=False),
+    Column("checksum", String(64), nullable=False),
+)
+
+# The bank's own signed request, byte for byte, for every accepted payment and reversal:
+# what settles a dispute. Kept beyond the message-id retention window.
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", SequenceId, primary_key=True, autoincrement=True),
+    Column("partner_id", String(4), nullable=False),
+    Column("bank_payment_ref", String(64), nullable=False),
+    Column("operation", String(32), nullable=False),
+    Column("message_id", String(36), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", String(64), nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_evidence_ref", "partner_id", "bank_payment_ref"),
 )

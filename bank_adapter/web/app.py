@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 
 from bank_adapter.core.messages import OPERATIONS
-from bank_adapter.services import activation
+from bank_adapter.services import activation, billing, payments, statement
 from bank_adapter.web import internal, ops
 from bank_adapter.web.middleware import request_context
 from bank_adapter.web.partner_api import Route, Service, handler
 from bank_adapter.web.runtime import RUNTIME, Runtime
 
+EVIDENCE: dict[str, Callable[[Any], str]] = {
+    "/v1/payments": lambda message: str(message.bank_payment_ref),
+    "/v1/payments/reversal": lambda message: str(message.bank_payment_ref),
+}
 SERVICES: dict[str, Service] = {
     "/v1/activations": activation.start,
     "/v1/activations/confirm": activation.confirm,
+    "/v1/bills/inquiry": billing.inquire,
+    "/v1/fees/quote": billing.quote,
+    "/v1/payments": payments.notify,
+    "/v1/payments/reversal": payments.reverse,
+    "/v1/payments/status": payments.status,
+    "/v1/reconciliation/statement": statement.statement,
 }
 
 
@@ -25,7 +38,8 @@ def build_app(rt: Runtime) -> web.Application:
     )
     app[RUNTIME] = rt
     for path, service in SERVICES.items():
-        app.router.add_route("*", path, handler(Route(OPERATIONS[path], service)))
+        route = Route(OPERATIONS[path], service, EVIDENCE.get(path))
+        app.router.add_route("*", path, handler(route))
     internal.add_routes(app, sandbox=rt.settings.sandbox)
     ops.add_routes(app)
     app.on_cleanup.append(_close_store)

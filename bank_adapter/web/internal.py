@@ -5,27 +5,33 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from bank_adapter.core import codec_json
+from bank_adapter.core.messages import BillStatus, ServiceCode
+from bank_adapter.core.money import Amount, to_halalas
 from bank_adapter.domain.activation import Account
+from bank_adapter.domain.bills import Bill, new_bill_number
 from bank_adapter.domain.ids import IdType, default_id_type, parse_id_number
 from bank_adapter.domain.mobile import normalize_mobile
 from bank_adapter.errors import AdapterError, Code
+from bank_adapter.services.billing import SERVICE_NAMES, find_bill, wire_bill
 from bank_adapter.web.runtime import RUNTIME
 
 MAX_EVENTS_PAGE = 500
+_INTERNAL_MODEL = ConfigDict(
+    alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+)
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class AccountIn(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
-    )
+    model_config = _INTERNAL_MODEL
 
     id_number: str = Field(max_length=20)
     id_type: IdType | None = None
@@ -35,6 +41,20 @@ class AccountIn(BaseModel):
     blocked: bool = False
     full_name_ar: str | None = Field(default=None, max_length=200)
     full_name_en: str | None = Field(default=None, max_length=200)
+
+
+class BillIn(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+    id_number: str = Field(max_length=20)
+    service_code: ServiceCode
+    amount: Amount
+    due_date: date
+    expires_at: AwareDatetime | None = None
+    description_ar: str | None = Field(default=None, min_length=1, max_length=256)
+    description_en: str | None = Field(default=None, min_length=1, max_length=256)
 
 
 def check_token(request: web.Request) -> None:
@@ -166,6 +186,56 @@ async def list_sms(request: web.Request) -> web.Response:
     )
 
 
+def bill_json(bill: Bill, now: datetime) -> dict[str, Any]:
+    wire = wire_bill(bill, now)
+    return {"idNumber": bill.id_number, **json.loads(codec_json.encode_json(wire))}
+
+
+async def post_bill(request: web.Request) -> web.Response:
+    check_token(request)
+    rt = request.app[RUNTIME]
+    data: BillIn = validated(BillIn, await read_json(request))
+    now = rt.clock()
+    names = SERVICE_NAMES[data.service_code]
+    bill = Bill(
+        bill_number=new_bill_number(),
+        id_number=parse_id_number(data.id_number),
+        service_code=data.service_code,
+        description_ar=data.description_ar or names[0],
+        description_en=data.description_en or names[1],
+        amount_halalas=to_halalas(data.amount),
+        due_date=data.due_date,
+        expires_at=data.expires_at,
+        status=BillStatus.UNPAID,
+    )
+    async with rt.store.write() as tx:
+        await tx.add_bill(bill, now)
+    return web.json_response(bill_json(bill, now), status=201)
+
+
+async def get_bill(request: web.Request) -> web.Response:
+    check_token(request)
+    rt = request.app[RUNTIME]
+    async with rt.store.read() as tx:
+        bill = await find_bill(tx, request.match_info["bill_number"])
+    return web.json_response(bill_json(bill, rt.clock()))
+
+
+async def cancel_bill(request: web.Request) -> web.Response:
+    """UNPAID -> CANCELLED; a paid bill must be reversed by its bank first."""
+    check_token(request)
+    rt = request.app[RUNTIME]
+    now = rt.clock()
+    async with rt.store.write() as tx:
+        bill = await find_bill(tx, request.match_info["bill_number"])
+        if bill.status is BillStatus.PAID:
+            raise AdapterError(Code.BILL_ALREADY_PAID, "a paid bill cannot be cancelled")
+        if bill.status is not BillStatus.CANCELLED:
+            await tx.move_bill(bill.bill_number, bill.status, BillStatus.CANCELLED, now)
+        cancelled = await find_bill(tx, bill.bill_number)
+    return web.json_response(bill_json(cancelled, now))
+
+
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query.get(name)
     if raw is None or raw == "":
@@ -182,5 +252,8 @@ def add_routes(app: web.Application, *, sandbox: bool) -> None:
     app.router.add_post("/internal/v1/accounts", put_account)
     app.router.add_get("/internal/v1/accounts/{id_number}", get_account)
     app.router.add_get("/internal/v1/events", list_events)
+    app.router.add_post("/internal/v1/bills", post_bill)
+    app.router.add_get("/internal/v1/bills/{bill_number}", get_bill)
+    app.router.add_post("/internal/v1/bills/{bill_number}/cancel", cancel_bill)
     if sandbox:
         app.router.add_get("/internal/v1/sms", list_sms)

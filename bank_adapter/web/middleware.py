@@ -2,8 +2,9 @@
 
 Partner paths answer their own errors (signed, in the partner's format). Everything
 else that escapes a handler ends here: AdapterError from the internal API becomes an
-unsigned problem+json (the bearer token guards that API), routing errors and crashes
-become a JWS-signed problem, never a stack trace.
+unsigned problem+json (the bearer token guards that API), routing errors become a
+JWS-signed problem, and crashes an error signed in the claimed partner's profile (a
+JWS-signed problem when it names none): never a stack trace.
 """
 
 from __future__ import annotations
@@ -80,4 +81,6 @@ async def _answer_errors(request: web.Request, handler: Handler) -> web.StreamRe
         return to_aiohttp(replies.failure(rt, None, routing, None, rt.clock()))
     except Exception:
         log.exception("unhandled_error")
-        return to_aiohttp(replies.failure(rt, None, INTERNAL, None, rt.clock()))
+        # Signed in the partner's own profile, so its SDK can verify even a crash.
+        partner = rt.partners.get(request.headers.get("X-Partner-Id", ""))
+        return to_aiohttp(replies.failure(rt, partner, INTERNAL, None, rt.clock()))

@@ -57,6 +57,7 @@ _SINGLE_HEADERS = frozenset(
         "signature", "signature-input",
     }
 )  # fmt: skip
+DECIDE_ATTEMPTS = 5
 UNAVAILABLE = AdapterError(Code.SERVICE_UNAVAILABLE, "storage unavailable; nothing was recorded")
 
 _SINGLE_HEADERS = frozenset(
@@ -65,6 +66,7 @@ _SINGLE_HEADERS = frozenset(
         "signature", "signature-input",
     }
 )  # fmt: skip
+DECIDE_ATTEMPTS = 5
 UNAVAILABLE = AdapterError(Code.SERVICE_UNAVAILABLE, "storage unavailable; nothing was recorded")
 
 
@@ -72,6 +74,9 @@ UNAVAILABLE = AdapterError(Code.SERVICE_UNAVAILABLE, "storage unavailable; nothi
 class Route:
     operation: Operation
     service: Service
+    # For operations whose accepted requests are kept as evidence: the reference to
+    # file them under.
+    evidence: Callable[[Any], str] | None = None
 
 
 @dataclass
@@ -89,6 +94,7 @@ class _Draft:
 
     partner: Partner
     operation: Operation
+    wire: WireRequest
     message_id: UUID | None
     body_sha256: str
     decode: Callable[[], PartnerRequest]
@@ -131,7 +137,7 @@ async def _process(
     wire = WireRequest(request.method, request.rel_url.raw_path, _lower(request.headers), body)
     policy = VerifyPolicy(partner.keys, partner.algorithms, now)
     verified = rt.profiles[partner.signature].verify_request(wire, policy)
-    draft = _draft(partner, route.operation, verified)
+    draft = _draft(partner, route.operation, wire, verified)
     if draft.message_id is None:
         draft.decode()  # raises SCHEMA_INVALID naming messageId
         raise AdapterError(Code.SCHEMA_INVALID, "messageId: missing or not a UUID")
@@ -192,12 +198,12 @@ def _lower(headers: CIMultiDictProxy[str]) -> dict[str, str]:
     return lowered
 
 
-def _draft(partner: Partner, op: Operation, verified: Verified) -> _Draft:
+def _draft(partner: Partner, op: Operation, wire: WireRequest, verified: Verified) -> _Draft:
     digest = hashlib.sha256(verified.body).hexdigest()
     if partner.format == "json":
         data = codec_json.decode_json(verified.body)
         return _Draft(
-            partner, op, codec_json.peek_message_id(data), digest,
+            partner, op, wire, codec_json.peek_message_id(data), digest,
             lambda: codec_json.validate(op.request_model, data),
         )  # fmt: skip
     root = verified.xml_root if verified.xml_root is not None else parse_xml(verified.body)
@@ -208,7 +214,7 @@ def _draft(partner: Partner, op: Operation, verified: Verified) -> _Draft:
             Code.SIGNATURE_INVALID, f"the message was signed for another operation than {op.path}"
         )
     return _Draft(
-        partner, op, codec_xml.peek_message_id(root), digest,
+        partner, op, wire, codec_xml.peek_message_id(root), digest,
         lambda: codec_xml.decode_xml(root, op.request_model, op.request_root),
     )  # fmt: skip
 
@@ -220,14 +226,14 @@ async def _answer(rt: Runtime, route: Route, draft: _Draft, exchange: _Exchange)
         stored = await tx.answer(draft.partner.id, message_id)
     if stored is not None:
         return _replay(rt, draft, stored, exchange)
-    try:
-        return await _decide_and_record(rt, route, draft, message_id, exchange)
-    except DuplicateKey:
-        async with rt.store.read() as tx:
-            stored = await tx.answer(draft.partner.id, message_id)
-        if stored is None:
-            raise
-        return _replay(rt, draft, stored, exchange)
+    for _ in range(DECIDE_ATTEMPTS):
+        try:
+            return await _decide_and_record(rt, route, draft, message_id, exchange)
+        except DuplicateKey as exc:
+            # A concurrent transaction committed first (same MessageId, same payment,
+            # same bill): this one rolled back whole; decide again on what is there now.
+            log.info("decided_again", reason=str(exc)[:200])
+    raise UNAVAILABLE
 
 
 def _replay(rt: Runtime, draft: _Draft, stored: StoredAnswer, exchange: _Exchange) -> WireResponse:
@@ -247,8 +253,10 @@ async def _decide_and_record(
             return _replay(rt, draft, stored, exchange)
         now = rt.clock()
         try:
-            model = await _decide(rt, route, draft, tx, now)
+            message, model = await _decide(rt, route, draft, tx, now)
             answer = replies.success(rt, draft.partner, route.operation, model, now)
+            if route.evidence is not None:
+                await _keep_evidence(tx, route, draft, message, now)
         except AdapterError as err:
             exchange.code = err.code.value
             answer = replies.failure(rt, draft.partner, err, draft.message_id, now)
@@ -260,7 +268,26 @@ async def _decide_and_record(
     return answer
 
 
-async def _decide(rt: Runtime, route: Route, draft: _Draft, tx: Tx, now: datetime) -> BaseModel:
+async def _keep_evidence(
+    tx: Tx, route: Route, draft: _Draft, message: PartnerRequest, now: datetime
+) -> None:
+    assert route.evidence is not None
+    await tx.add_evidence(
+        partner_id=draft.partner.id,
+        bank_payment_ref=route.evidence(message),
+        operation=route.operation.name,
+        message_id=str(message.message_id),
+        method=draft.wire.method,
+        path=draft.wire.path,
+        headers=draft.wire.headers,
+        body=draft.wire.body,
+        now=now,
+    )
+
+
+async def _decide(
+    rt: Runtime, route: Route, draft: _Draft, tx: Tx, now: datetime
+) -> tuple[PartnerRequest, BaseModel]:
     message = draft.decode()
     skew = timedelta(seconds=rt.settings.max_clock_skew_s)
     if abs(message.timestamp - now) > skew:
@@ -274,8 +301,8 @@ async def _decide(rt: Runtime, route: Route, draft: _Draft, tx: Tx, now: datetim
             f"channel {message.channel.value} is not allowed for this partner",
         )
     assert draft.message_id is not None
-    ctx = CallContext(draft.partner, now, draft.message_id, rt.otp_key)
-    return await route.service(ctx, tx, message)
+    ctx = CallContext(draft.partner, now, draft.message_id, rt.otp_key, rt.fees, rt.page_token_key)
+    return message, await route.service(ctx, tx, message)
 
 
 def _observe(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from bank_adapter.core.keys import (
 )
 from bank_adapter.core.signing import SignatureProfile
 from bank_adapter.core.xmldsig import XmlDsigProfile
+from bank_adapter.domain.fees import FeeSchedule, load_fee_schedule
 from bank_adapter.metrics import Metrics
 from bank_adapter.partners import Partner, load_partners
 from bank_adapter.settings import Settings, SettingsError
@@ -36,11 +39,17 @@ class Runtime:
     store: Store
     signing_key: SigningKey
     otp_key: bytes
+    fees: FeeSchedule
     clock: Clock
     profiles: Mapping[str, SignatureProfile]
     extra_public_keys: tuple[PublicKey, ...] = ()
     metrics: Metrics = field(default_factory=Metrics)
     limiter: RateLimiter = field(default_factory=RateLimiter)
+
+    @property
+    def page_token_key(self) -> bytes:
+        """Derived from the OTP secret, so every instance shares it without a new setting."""
+        return hmac.new(self.otp_key, b"statement page tokens", hashlib.sha256).digest()
 
     @property
     def published_keys(self) -> list[PublicKey]:
@@ -63,6 +72,7 @@ def build_runtime(settings: Settings, clock: Clock, store: Store | None = None) 
         store=store or Store.open(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s),
         signing_key=load_signing_key(settings),
         otp_key=load_otp_key(settings),
+        fees=load_fee_schedule(settings.fees_file),
         clock=clock,
         profiles=default_profiles(),
         extra_public_keys=load_extra_public_keys(settings),

@@ -197,7 +197,9 @@ async def test_optional_fields_default(service):
     [("1", "NATIONAL_ID"), ("2", "IQAMA"), ("3", "BORDER_NUMBER"), ("4", "BORDER_NUMBER")],
 )
 async def test_id_type_defaults_from_the_first_digit(service, first_digit, id_type):
-    status, created = await service.admin("POST", ACCOUNTS, account_body(idNumber=new_id(first_digit)))
+    status, created = await service.admin(
+        "POST", ACCOUNTS, account_body(idNumber=new_id(first_digit))
+    )
     assert status == 201, created
     assert created["idType"] == id_type
 

@@ -1,0 +1,113 @@
+"""Payments: `/v1/payments`, `/v1/payments/reversal`, `/v1/payments/status`.
+
+A notification, in one transaction: the payment row (unique per partner and reference,
+and at most one POSTED per bill: both enforced by the database), the bill's move to
+PAID, the day's running figures and the PAYMENT_POSTED event. A concurrent twin loses on
+a constraint, rolls back whole, and is decided again by the pipeline: it then finds the
+winner's payment (same reference: the original PaymentId) or a paid bill.
+"""
+
+from __future__ import annotations
+
+from bank_adapter.core import messages as wire
+from bank_adapter.core.messages import BillStatus, PaymentStatus
+from bank_adapter.core.money import from_halalas, to_halalas
+from bank_adapter.domain.bills import bill_number_valid, check_payable
+from bank_adapter.domain.payments import PaymentTerms, business_date, check_retry, check_reversible
+from bank_adapter.errors import AdapterError, Code
+from bank_adapter.services.context import CallContext
+from bank_adapter.store.ledger import NewPayment, Payment
+from bank_adapter.store.repository import DuplicateKey, Tx
+
+
+async def notify(ctx: CallContext, tx: Tx, msg: wire.PaymentNotification) -> wire.PaymentAck:
+    amount = to_halalas(msg.amount)
+    existing = await tx.payment(ctx.partner.id, msg.bank_payment_ref)
+    if existing is not None:
+        # A retry: the payment as it stands now, never a second posting.
+        check_retry(
+            PaymentTerms(existing.bill_number, existing.amount_halalas),
+            PaymentTerms(msg.bill_number, amount),
+        )
+        return ack(ctx, existing)
+    bill = await tx.bill(msg.bill_number) if bill_number_valid(msg.bill_number) else None
+    check_payable(bill, amount, ctx.now)
+    day = business_date(ctx.now, ctx.partner.cutoff)
+    payment = await tx.add_payment(
+        NewPayment(
+            partner_id=ctx.partner.id,
+            bank_payment_ref=msg.bank_payment_ref,
+            bill_number=msg.bill_number,
+            amount_halalas=amount,
+            paid_at=msg.paid_at,
+            channel=msg.channel.value,
+            terminal_id=msg.terminal_id,
+            business_date=day,
+        ),
+        ctx.now,
+    )
+    if not await tx.move_bill(msg.bill_number, BillStatus.UNPAID, BillStatus.PAID, ctx.now):
+        raise DuplicateKey("the bill changed under this transaction")
+    figures = await tx.day_figures(ctx.partner.id, day, lock=True)
+    await tx.save_day_figures(ctx.partner.id, day, figures.post(payment.entry))
+    await tx.add_event("PAYMENT_POSTED", event_data(payment), ctx.now)
+    return ack(ctx, payment)
+
+
+async def reverse(ctx: CallContext, tx: Tx, msg: wire.PaymentReversal) -> wire.PaymentAck:
+    payment = await find_payment(ctx, tx, msg.bank_payment_ref)
+    check_reversible(payment.status, payment.business_date, ctx.partner.cutoff, ctx.now)
+    if not await tx.reverse_payment(payment.seq, msg.reason, ctx.now):
+        raise DuplicateKey("the payment changed under this transaction")
+    if not await tx.move_bill(payment.bill_number, BillStatus.PAID, BillStatus.UNPAID, ctx.now):
+        raise DuplicateKey("the bill changed under this transaction")
+    figures = await tx.day_figures(ctx.partner.id, payment.business_date, lock=True)
+    await tx.save_day_figures(ctx.partner.id, payment.business_date, figures.reverse(payment.entry))
+    reversed_payment = _with_status(payment, PaymentStatus.REVERSED)
+    await tx.add_event("PAYMENT_REVERSED", event_data(reversed_payment), ctx.now)
+    return ack(ctx, reversed_payment)
+
+
+async def status(ctx: CallContext, tx: Tx, msg: wire.PaymentStatusQuery) -> wire.PaymentAck:
+    return ack(ctx, await find_payment(ctx, tx, msg.bank_payment_ref))
+
+
+async def find_payment(ctx: CallContext, tx: Tx, bank_payment_ref: str) -> Payment:
+    payment = await tx.payment(ctx.partner.id, bank_payment_ref)
+    if payment is None:
+        raise AdapterError(Code.PAYMENT_NOT_FOUND, "no payment with this BankPaymentRef")
+    return payment
+
+
+def ack(ctx: CallContext, payment: Payment) -> wire.PaymentAck:
+    return wire.PaymentAck(
+        bank_payment_ref=payment.bank_payment_ref,
+        status=payment.status,
+        payment_id=payment.payment_id,
+        business_date=payment.business_date,
+        **ctx.reply_fields(),
+    )
+
+
+def event_data(payment: Payment) -> dict[str, str]:
+    return {
+        "partnerId": payment.partner_id,
+        "bankPaymentRef": payment.bank_payment_ref,
+        "paymentId": payment.payment_id,
+        "billNumber": payment.bill_number,
+        "amount": str(from_halalas(payment.amount_halalas)),
+        "businessDate": payment.business_date.isoformat(),
+    }
+
+
+def _with_status(payment: Payment, new_status: PaymentStatus) -> Payment:
+    return Payment(
+        payment.seq,
+        payment.partner_id,
+        payment.bank_payment_ref,
+        payment.bill_number,
+        payment.amount_halalas,
+        payment.paid_at,
+        payment.business_date,
+        new_status,
+    )

@@ -1,0 +1,361 @@
+"""The service as an operator runs it: `bank-adapter serve` in a process of its own, on
+a real port and a real SQLite file, with the shipped sandbox partners and their public
+test keys. The demo drives it from another process; then the server is killed with
+SIGKILL, before and during work, and restarted on the same database: every answer that
+left before the crash must come back byte for byte, and nothing must happen twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import pytest
+
+from bank_adapter.client import PartnerClient, Reply, fetch_adapter_keys
+from bank_adapter.core.messages import ActivationRequest
+from bank_adapter.domain.ids import luhn_complete
+from bank_adapter.sandbox import partner_config
+
+REPO = Path(__file__).resolve().parents[2]
+PARTNERS = REPO / "partners"
+READY_WITHIN_S = 15.0
+ACTIVATIONS = "/v1/activations"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def bank_adapter_command(*args: str) -> list[str]:
+    """The installed `bank-adapter` script, as an operator would type it."""
+    script = Path(sys.executable).with_name("bank-adapter")
+    if script.exists():
+        return [str(script), *args]
+    return [sys.executable, "-m", "bank_adapter.cli", *args]
+
+
+def http_status(url: str) -> int:
+    # The URL is always http://127.0.0.1:<port>/..., built here.
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+        status: int = response.status
+        return status
+
+
+def clean_environ() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if "BANK_ADAPTER" not in name}
+
+
+@dataclass
+class Server:
+    """`bank-adapter serve` on `workdir`'s database; restartable after a crash."""
+
+    workdir: Path
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    logs: list[Path] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environ(self) -> dict[str, str]:
+        return clean_environ() | {
+            "BANK_ADAPTER_SANDBOX": "1",
+            "BANK_ADAPTER_ADMIN_TOKEN": self.token,
+            "BANK_ADAPTER_PORT": str(self.port),
+            "BANK_ADAPTER_HOST": "127.0.0.1",
+            "BANK_ADAPTER_DATABASE_URL": f"sqlite:///{self.workdir / 'a.db'}",
+            "BANK_ADAPTER_PARTNERS_DIR": str(PARTNERS),
+            "BANK_ADAPTER_VAR_DIR": str(self.workdir / "var"),
+            "BANK_ADAPTER_FEES_FILE": str(REPO / "fees.toml"),
+        }
+
+    def start(self) -> None:
+        assert self.process is None, "already running"
+        log = self.workdir / f"serve-{len(self.logs) + 1}.stderr"
+        self.logs.append(log)
+        with log.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                bank_adapter_command("serve"),
+                env=self.environ(),
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        self._wait_until_healthy()
+
+    def _wait_until_healthy(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + READY_WITHIN_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.process = None
+                raise AssertionError(f"serve exited early:\n{self.stderr()}")
+            try:
+                if http_status(self.url + "/healthz") == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError(f"/healthz did not answer 200 within {READY_WITHIN_S} s")
+
+    def kill_now(self) -> None:
+        """SIGKILL, without waiting: callable from inside an event loop callback."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+
+    def reap(self) -> int:
+        assert self.process is not None
+        returncode = self.process.wait(timeout=10)
+        self.process = None
+        return returncode
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def stderr(self) -> str:
+        return "".join(log.read_text(errors="replace") for log in self.logs)[-4000:]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = Server(tmp_path_factory.mktemp("serve"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def crash_server(tmp_path: Path) -> Iterator[Server]:
+    running = Server(tmp_path)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+# --- the running service, seen from outside -------------------------------------------------
+
+
+def test_healthz_answers_without_credentials(server: Server) -> None:
+    assert http_status(server.url + "/healthz") == 200
+
+
+@pytest.mark.parametrize("run", [1, 2])
+def test_demo_passes_every_step(server: Server, run: int) -> None:
+    # Run twice: the demo registers fresh accounts, so it passes again on the same sandbox.
+    args = ["--url", server.url, "--admin-token", server.token, "--partners-dir", str(PARTNERS)]
+    done = subprocess.run(
+        bank_adapter_command("demo", *args),
+        env=clean_environ(),
+        cwd=server.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    report = f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}\nserver:\n{server.stderr()}"
+    assert done.returncode == 0, report
+    steps = re.findall(r"^\[(\d+)/(\d+)\] +(\S+)", done.stdout, re.MULTILINE)
+    assert steps, report
+    total = int(steps[0][1])
+    assert [int(number) for number, _, _ in steps] == list(range(1, total + 1)), report
+    assert {outcome for _, _, outcome in steps} == {"ok"}, report
+    assert f"demo: {total} passed, 0 failed" in done.stdout, report
+
+
+# --- crashes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A signed request exactly as it went on the wire, and the answer it got."""
+
+    body: bytes
+    headers: dict[str, str]
+    id_number: str
+    mobile: str
+    channel: str
+
+
+@asynccontextmanager
+async def rjhi(server: Server) -> AsyncIterator[tuple[PartnerClient, aiohttp.ClientSession]]:
+    """A fresh connection pool per server life: no keep-alive into a killed process."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        keys = await fetch_adapter_keys(server.url, http)
+        config = partner_config(PARTNERS, "RJHI")
+        yield PartnerClient(server.url, config, adapter_keys=keys, session=http), http
+
+
+async def admin(http: aiohttp.ClientSession, server: Server, method: str, path: str) -> Any:
+    headers = {"Authorization": f"Bearer {server.token}"}
+    async with http.request(method, server.url + path, headers=headers) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def register(http: aiohttp.ClientSession, server: Server, taken: set[str]) -> tuple[str, str]:
+    id_number = luhn_complete("1" + "".join(secrets.choice("0123456789") for _ in range(8)))
+    while id_number in taken:
+        id_number = luhn_complete("1" + "".join(secrets.choice("0123456789") for _ in range(8)))
+    taken.add(id_number)
+    mobile = "+9665" + "".join(secrets.choice("0123456789") for _ in range(8))
+    account = {
+        "idNumber": id_number, "mobile": mobile, "biometricEnrolled": True,
+        "idExpiry": "2031-12-31", "fullNameEn": "Crash Test",
+    }  # fmt: skip
+    headers = {"Authorization": f"Bearer {server.token}"}
+    async with http.post(
+        server.url + "/internal/v1/accounts", json=account, headers=headers
+    ) as response:
+        assert response.status == 201, await response.text()
+    return id_number, mobile
+
+
+def signed_activation(client: PartnerClient, id_number: str, mobile: str, channel: str) -> Sent:
+    message = ActivationRequest(
+        **client.common(channel), id_number=id_number, mobile=mobile, bank_customer_ref="crash"
+    )
+    body, headers = client.sign(ACTIVATIONS, client.encode(ACTIVATIONS, message))
+    return Sent(body, headers, id_number, mobile, channel)
+
+
+async def events(http: aiohttp.ClientSession, server: Server) -> list[dict[str, Any]]:
+    page = await admin(http, server, "GET", "/internal/v1/events?limit=500")
+    found: list[dict[str, Any]] = page["events"]
+    return found
+
+
+async def sms_count(http: aiohttp.ClientSession, server: Server, mobile: str) -> int:
+    outbox = await admin(http, server, "GET", f"/internal/v1/sms?mobile={quote(mobile)}")
+    return len(outbox["messages"])
+
+
+def assert_same_answer(again: Reply, first: Reply) -> None:
+    assert again.status == first.status
+    assert again.body == first.body
+    assert again.headers["x-jws-signature"] == first.headers["x-jws-signature"]
+
+
+async def test_answers_given_before_kill_9_are_replayed_byte_for_byte(
+    crash_server: Server,
+) -> None:
+    server = crash_server
+    taken: set[str] = set()
+    async with rjhi(server) as (client, http):
+        atm = signed_activation(client, *await register(http, server, taken), "ATM")
+        app = signed_activation(client, *await register(http, server, taken), "APP")
+        first_atm = await client.post(ACTIVATIONS, atm.body, atm.headers)
+        first_app = await client.post(ACTIVATIONS, app.body, app.headers)
+    assert first_atm.status == 200, first_atm.body
+    assert getattr(first_atm.message, "status", None) == "ACTIVATED"
+    assert first_app.status == 200, first_app.body
+    assert getattr(first_app.message, "status", None) == "OTP_SENT"
+
+    server.kill_now()
+    assert server.reap() == -signal.SIGKILL
+    server.start()
+
+    async with rjhi(server) as (client, http):
+        assert_same_answer(await client.post(ACTIVATIONS, atm.body, atm.headers), first_atm)
+        assert_same_answer(await client.post(ACTIVATIONS, app.body, app.headers), first_app)
+        atm_account = await admin(http, server, "GET", f"/internal/v1/accounts/{atm.id_number}")
+        app_account = await admin(http, server, "GET", f"/internal/v1/accounts/{app.id_number}")
+        outbox = await events(http, server)
+        app_sms = await sms_count(http, server, app.mobile)
+        atm_sms = await sms_count(http, server, atm.mobile)
+
+    assert atm_account["status"] == "ACTIVE"
+    assert app_account["status"] == "PENDING"
+    assert [(event["type"], event["data"]) for event in outbox] == [
+        ("ACCOUNT_ACTIVATED", {"idNumber": atm.id_number, "partnerId": "RJHI", "channel": "ATM"})
+    ]
+    assert (app_sms, atm_sms) == (1, 0)
+
+
+LOAD = 50
+KILL_AFTER_ANSWERS = 5
+
+
+async def test_kill_9_during_load_loses_no_answer_and_doubles_nothing(
+    crash_server: Server,
+) -> None:
+    server = crash_server
+    taken: set[str] = set()
+    answered: dict[int, Reply] = {}
+    async with rjhi(server) as (client, http):
+        accounts = [await register(http, server, taken) for _ in range(LOAD)]
+        # Even: OTP activations (an SMS each); odd: ATM activations (an event each).
+        sent = [
+            signed_activation(client, id_number, mobile, "APP" if i % 2 == 0 else "ATM")
+            for i, (id_number, mobile) in enumerate(accounts)
+        ]
+
+        async def fire(i: int) -> None:
+            try:
+                reply = await client.post(ACTIVATIONS, sent[i].body, sent[i].headers)
+            except aiohttp.ClientError:
+                return  # the server died before answering
+            answered[i] = reply
+            if len(answered) == KILL_AFTER_ANSWERS:
+                server.kill_now()
+
+        await asyncio.gather(*(fire(i) for i in range(LOAD)))
+    assert server.reap() == -signal.SIGKILL
+    assert len(answered) >= KILL_AFTER_ANSWERS
+    assert len(answered) < LOAD, "every request was answered before the kill: nothing tested"
+    assert all(reply.status == 200 for reply in answered.values()), [
+        (reply.status, reply.body) for reply in answered.values()
+    ]
+
+    server.start()
+    async with rjhi(server) as (client, http):
+        again = await asyncio.gather(*(client.post(ACTIVATIONS, s.body, s.headers) for s in sent))
+        outbox = await events(http, server)
+        sms = [await sms_count(http, server, s.mobile) if s.channel == "APP" else 0 for s in sent]
+
+    for i, first in answered.items():
+        assert_same_answer(again[i], first)
+    for i, reply in enumerate(again):
+        expected = "OTP_SENT" if sent[i].channel == "APP" else "ACTIVATED"
+        assert reply.status == 200, (i, reply.body)
+        assert getattr(reply.message, "status", None) == expected, (i, reply.body)
+    activated = Counter(event["data"]["idNumber"] for event in outbox)
+    assert {event["type"] for event in outbox} == {"ACCOUNT_ACTIVATED"}
+    assert activated == Counter(s.id_number for s in sent if s.channel == "ATM")
+    assert sms == [1 if s.channel == "APP" else 0 for s in sent]

@@ -1,0 +1,232 @@
+"""Settings, read once from an environment mapping (contract section 8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bank_adapter.settings import Settings, SettingsError
+
+
+def test_defaults():
+    settings = Settings.from_env({})
+
+    assert settings == Settings(
+        database_url="sqlite:///var/bank-adapter.db",
+        partners_dir=Path("partners"),
+        signing_key_file=None,
+        signing_kid="adapter-1",
+        admin_token=None,
+        host="127.0.0.1",
+        port=8080,
+        sandbox=False,
+        otp_key=None,
+        var_dir=Path("var"),
+        fees_file=Path("fees.toml"),
+        max_body_bytes=64 * 1024,
+        max_clock_skew_s=300,
+        message_retention_days=7,
+        db_busy_timeout_s=5.0,
+        tls_cert_file=None,
+        tls_key_file=None,
+        tls_client_ca_file=None,
+        extra_public_keys=(),
+    )
+
+
+def test_every_variable():
+    settings = Settings.from_env(
+        {
+            "BANK_ADAPTER_DATABASE_URL": "postgresql://u:p@db:5432/adapter",
+            "BANK_ADAPTER_PARTNERS_DIR": "/etc/bank-adapter/partners",
+            "BANK_ADAPTER_SIGNING_KEY": "/run/secrets/adapter.key.pem",
+            "BANK_ADAPTER_SIGNING_KID": "adapter-2027-01",
+            "BANK_ADAPTER_ADMIN_TOKEN": "s3cret",
+            "BANK_ADAPTER_HOST": "10.0.0.5",
+            "BANK_ADAPTER_PORT": "9443",
+            "BANK_ADAPTER_SANDBOX": "1",
+            "BANK_ADAPTER_OTP_KEY": "otp-secret",
+            "BANK_ADAPTER_VAR_DIR": "/var/lib/bank-adapter",
+            "BANK_ADAPTER_FEES_FILE": "/etc/bank-adapter/fees.toml",
+            "BANK_ADAPTER_MAX_BODY_BYTES": "131072",
+            "BANK_ADAPTER_MAX_CLOCK_SKEW": "120",
+            "BANK_ADAPTER_MESSAGE_RETENTION_DAYS": "30",
+            "BANK_ADAPTER_DB_BUSY_TIMEOUT_MS": "2500",
+            "BANK_ADAPTER_TLS_CERT": "/etc/tls/cert.pem",
+            "BANK_ADAPTER_TLS_KEY": "/etc/tls/key.pem",
+            "BANK_ADAPTER_TLS_CLIENT_CA": "/etc/tls/banks-ca.pem",
+            "BANK_ADAPTER_EXTRA_PUBLIC_KEYS": "adapter-2026-01=/keys/a.pem, adapter-2025-07=b.pem",
+        }
+    )
+
+    assert settings == Settings(
+        database_url="postgresql://u:p@db:5432/adapter",
+        partners_dir=Path("/etc/bank-adapter/partners"),
+        signing_key_file=Path("/run/secrets/adapter.key.pem"),
+        signing_kid="adapter-2027-01",
+        admin_token="s3cret",
+        host="10.0.0.5",
+        port=9443,
+        sandbox=True,
+        otp_key=b"otp-secret",
+        var_dir=Path("/var/lib/bank-adapter"),
+        fees_file=Path("/etc/bank-adapter/fees.toml"),
+        max_body_bytes=131072,
+        max_clock_skew_s=120,
+        message_retention_days=30,
+        db_busy_timeout_s=2.5,
+        tls_cert_file=Path("/etc/tls/cert.pem"),
+        tls_key_file=Path("/etc/tls/key.pem"),
+        tls_client_ca_file=Path("/etc/tls/banks-ca.pem"),
+        extra_public_keys=(
+            ("adapter-2026-01", Path("/keys/a.pem")),
+            ("adapter-2025-07", Path("b.pem")),
+        ),
+    )
+
+
+def test_the_default_database_lives_in_the_var_dir():
+    settings = Settings.from_env({"BANK_ADAPTER_VAR_DIR": "/data"})
+    assert settings.database_url == "sqlite:////data/bank-adapter.db"
+
+
+def test_empty_variables_count_as_unset():
+    env = {
+        name: ""
+        for name in [
+            "BANK_ADAPTER_DATABASE_URL", "BANK_ADAPTER_PORT", "BANK_ADAPTER_SANDBOX",
+            "BANK_ADAPTER_ADMIN_TOKEN", "BANK_ADAPTER_SIGNING_KEY", "BANK_ADAPTER_HOST",
+        ]
+    }  # fmt: skip
+    assert Settings.from_env(env) == Settings.from_env({})
+
+
+def test_other_variables_are_ignored():
+    env = {"DATABASE_URL": "postgresql://x/y", "PORT": "1", "bank_adapter_port": "1"}
+    assert Settings.from_env(env) == Settings.from_env({})
+
+
+def test_settings_are_frozen():
+    settings = Settings.from_env({})
+    with pytest.raises(AttributeError):
+        settings.port = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1", True), ("true", True), ("TRUE", True), ("yes", True), ("Yes", True),
+        ("0", False), ("false", False), ("no", False), ("False", False),
+    ],
+)  # fmt: skip
+def test_flags(value, expected):
+    assert Settings.from_env({"BANK_ADAPTER_SANDBOX": value}).sandbox is expected
+
+
+@pytest.mark.parametrize("value", ["2", "on", "off", "y", "sandbox", " 1", "1.0"])
+def test_bad_flag_names_the_variable(value):
+    with pytest.raises(SettingsError, match="BANK_ADAPTER_SANDBOX"):
+        Settings.from_env({"BANK_ADAPTER_SANDBOX": value})
+
+
+@pytest.mark.parametrize(
+    ("name", "low", "high"),
+    [
+        ("PORT", 0, 65535),
+        ("MAX_BODY_BYTES", 1024, 16 * 1024 * 1024),
+        ("MAX_CLOCK_SKEW", 1, 86_400),
+        ("MESSAGE_RETENTION_DAYS", 7, 3650),
+        ("DB_BUSY_TIMEOUT_MS", 1, 600_000),
+    ],
+)
+def test_integer_bounds(name, low, high):
+    variable = f"BANK_ADAPTER_{name}"
+    for good in (low, high):
+        Settings.from_env({variable: str(good)})
+    for bad in (str(low - 1), str(high + 1), "eighty", "80.5", "0x50", "1e3"):
+        with pytest.raises(SettingsError, match=variable) as refused:
+            Settings.from_env({variable: bad})
+        assert bad in str(refused.value)
+
+
+@pytest.mark.parametrize("value", ["adapter-1", "=/keys/a.pem", "adapter-1=", "a=/x.pem,,b=/y.pem"])
+def test_bad_extra_public_keys_name_the_variable(value):
+    with pytest.raises(SettingsError, match="BANK_ADAPTER_EXTRA_PUBLIC_KEYS"):
+        Settings.from_env({"BANK_ADAPTER_EXTRA_PUBLIC_KEYS": value})
+
+
+def test_retention_can_not_go_under_seven_days():
+    """The contract keeps seen MessageIds at least 7 days."""
+    with pytest.raises(SettingsError, match="BANK_ADAPTER_MESSAGE_RETENTION_DAYS"):
+        Settings.from_env({"BANK_ADAPTER_MESSAGE_RETENTION_DAYS": "6"})
+
+
+@pytest.mark.parametrize(
+    ("name", "attribute", "expected"),
+    [
+        ("ADMIN_TOKEN", "admin_token", "token-from-file"),
+        ("OTP_KEY", "otp_key", b"token-from-file"),
+    ],
+)
+def test_secrets_from_files(tmp_path, name, attribute, expected):
+    secret = tmp_path / "secret"
+    secret.write_text("token-from-file\n")  # the trailing newline of `echo` is not the secret
+
+    settings = Settings.from_env({f"BANK_ADAPTER_{name}_FILE": str(secret)})
+
+    assert getattr(settings, attribute) == expected
+
+
+@pytest.mark.parametrize("name", ["ADMIN_TOKEN", "OTP_KEY"])
+def test_a_direct_secret_wins_over_its_file(tmp_path, name):
+    secret = tmp_path / "secret"
+    secret.write_text("from-file")
+    settings = Settings.from_env(
+        {f"BANK_ADAPTER_{name}": "direct", f"BANK_ADAPTER_{name}_FILE": str(secret)}
+    )
+    value = settings.admin_token if name == "ADMIN_TOKEN" else settings.otp_key
+    assert value in ("direct", b"direct")
+
+
+@pytest.mark.parametrize("name", ["ADMIN_TOKEN", "OTP_KEY", "DATABASE_URL"])
+def test_an_unreadable_secret_file_names_the_variable(tmp_path, name):
+    missing = tmp_path / "missing"
+    with pytest.raises(SettingsError, match=f"BANK_ADAPTER_{name}_FILE") as refused:
+        Settings.from_env({f"BANK_ADAPTER_{name}_FILE": str(missing)})
+    assert str(missing) in str(refused.value)
+
+
+def test_the_database_url_from_a_file(tmp_path):
+    """It holds the PostgreSQL password, so it can come from a secrets mount too."""
+    secret = tmp_path / "database-url"
+    secret.write_text("postgresql://adapter:pw@db:5432/adapter\n")
+    settings = Settings.from_env({"BANK_ADAPTER_DATABASE_URL_FILE": str(secret)})
+    assert settings.database_url == "postgresql://adapter:pw@db:5432/adapter"
+
+
+def test_a_secret_file_error_does_not_show_the_secret(tmp_path):
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    with pytest.raises(SettingsError, match="BANK_ADAPTER_ADMIN_TOKEN_FILE"):
+        Settings.from_env({"BANK_ADAPTER_ADMIN_TOKEN_FILE": str(directory)})
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"BANK_ADAPTER_TLS_KEY": "/etc/tls/key.pem"},
+        {"BANK_ADAPTER_TLS_CLIENT_CA": "/etc/tls/ca.pem"},
+        {"BANK_ADAPTER_TLS_KEY": "/etc/tls/key.pem", "BANK_ADAPTER_TLS_CLIENT_CA": "/ca.pem"},
+    ],
+)
+def test_tls_settings_without_a_certificate_are_refused(env):
+    """Otherwise the service would quietly serve plain HTTP, client certificates unchecked."""
+    with pytest.raises(SettingsError, match="BANK_ADAPTER_TLS_CERT"):
+        Settings.from_env(env)
+
+
+def test_a_certificate_alone_is_enough_for_tls():
+    settings = Settings.from_env({"BANK_ADAPTER_TLS_CERT": "/etc/tls/both.pem"})
+    assert settings.tls_cert_file == Path("/etc/tls/both.pem")
+    assert settings.tls_key_file is None
