@@ -21,6 +21,7 @@ from aiohttp import web
 from bank_adapter import logging as adapter_logging
 from bank_adapter.clock import system_clock
 from bank_adapter.core.keys import KeyFormatError, generate, private_pem, public_pem
+from bank_adapter.core.money import from_halalas
 from bank_adapter.partners import PartnerConfigError, load_partners
 from bank_adapter.settings import Settings, SettingsError
 from bank_adapter.store import migrate
@@ -280,6 +281,9 @@ def _sandbox_seed(_args: argparse.Namespace) -> int:
 
     for demo in asyncio.run(run()):
         print(f"{demo.account.id_number}  {demo.account.mobile}  {demo.note}")
+    for bill in sandbox.DEMO_BILLS:
+        amount = from_halalas(bill.amount_halalas)
+        print(f"bill {bill.bill_number}  {amount} SAR  {bill.description_en}  ({bill.id_number})")
     return EXIT_OK
 
 

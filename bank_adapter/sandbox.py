@@ -8,7 +8,10 @@ from pathlib import Path
 
 from bank_adapter.client import PartnerConfig
 from bank_adapter.core.keys import SigningKey, load_private_pem
+from bank_adapter.core.messages import BillStatus, ServiceCode
+from bank_adapter.core.money import parse_amount, to_halalas
 from bank_adapter.domain.activation import Account
+from bank_adapter.domain.bills import Bill, damm_digit
 from bank_adapter.domain.ids import default_id_type, luhn_complete
 from bank_adapter.partners import ALGORITHM_KEY_KINDS, load_partner
 from bank_adapter.store.repository import Store
@@ -48,11 +51,41 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
 )
 
 
+def _bill(
+    body: str, account: DemoAccount, service: ServiceCode, amount: str, en: str, ar: str
+) -> Bill:
+    return Bill(
+        bill_number=body + str(damm_digit(body)),
+        id_number=account.account.id_number,
+        service_code=service,
+        description_ar=ar,
+        description_en=en,
+        amount_halalas=to_halalas(parse_amount(amount)),
+        due_date=date(2030, 12, 31),
+        expires_at=None,
+        status=BillStatus.UNPAID,
+    )
+
+
+DEMO_BILLS: tuple[Bill, ...] = (
+    _bill("100000000001", DEMO_ACCOUNTS[0], ServiceCode.TRAFFIC_VIOLATION, "300.00",
+          "Traffic violation: speeding", "مخالفة مرورية: تجاوز السرعة"),
+    _bill("100000000002", DEMO_ACCOUNTS[0], ServiceCode.TRAFFIC_VIOLATION, "150.00",
+          "Traffic violation: parking", "مخالفة مرورية: وقوف خاطئ"),
+    _bill("100000000003", DEMO_ACCOUNTS[2], ServiceCode.IQAMA_RENEWAL, "650.00",
+          "Iqama renewal (12 months)", "تجديد الإقامة (12 شهرا)"),
+)  # fmt: skip
+
+
 async def seed(store: Store, now: datetime) -> list[DemoAccount]:
-    """Register the demo accounts (idempotent: re-running only refreshes their data)."""
+    """Register the demo accounts and their bills (idempotent: re-running refreshes
+    the accounts' data and leaves existing bills as they are)."""
     async with store.write() as tx:
         for demo in DEMO_ACCOUNTS:
             await tx.save_account(demo.account, now)
+        for bill in DEMO_BILLS:
+            if await tx.bill(bill.bill_number) is None:
+                await tx.add_bill(bill, now)
     return list(DEMO_ACCOUNTS)
 
 

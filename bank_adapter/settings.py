@@ -34,6 +34,7 @@ class Settings:
     max_clock_skew_s: int = 300
     message_retention_days: int = 7
     db_busy_timeout_s: float = 5.0
+    purge_interval_s: float = 3600.0
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None
@@ -61,6 +62,8 @@ class Settings:
             max_clock_skew_s=env.integer("MAX_CLOCK_SKEW", 300, 1, 86_400),
             message_retention_days=env.integer("MESSAGE_RETENTION_DAYS", 7, 7, 3650),
             db_busy_timeout_s=float(env.integer("DB_BUSY_TIMEOUT_MS", 5000, 1, 600_000)) / 1000,
+            purge_interval_s=float(env.integer("PURGE_INTERVAL_MS", 3_600_000, 10, 86_400_000))
+            / 1000,
             tls_cert_file=_tls_cert(env),
             tls_key_file=env.path("TLS_KEY"),
             tls_client_ca_file=env.path("TLS_CLIENT_CA"),

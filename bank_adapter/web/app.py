@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
+import structlog
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bank_adapter.core.messages import OPERATIONS
 from bank_adapter.services import activation, billing, payments, statement
@@ -42,8 +47,32 @@ def build_app(rt: Runtime) -> web.Application:
         app.router.add_route("*", path, handler(route))
     internal.add_routes(app, sandbox=rt.settings.sandbox)
     ops.add_routes(app)
+    app.cleanup_ctx.append(_housekeeping)
     app.on_cleanup.append(_close_store)
     return app
+
+
+async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
+    """Forget stored answers past the retention window, every `purge_interval_s`."""
+    task = asyncio.create_task(_purge_forever(app[RUNTIME]))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _purge_forever(rt: Runtime) -> None:
+    log = structlog.get_logger("bank_adapter.housekeeping")
+    while True:
+        await asyncio.sleep(rt.settings.purge_interval_s)
+        cutoff = rt.clock() - timedelta(days=rt.settings.message_retention_days)
+        try:
+            async with rt.store.write() as tx:
+                purged = await tx.purge_answers(cutoff)
+            log.info("purged_stored_answers", count=purged, older_than=cutoff.isoformat())
+        except (SQLAlchemyError, OSError) as exc:
+            # The database is down; readiness reports it. Try again next round.
+            log.warning("purge_failed", error=type(exc).__name__)
 
 
 async def _close_store(app: web.Application) -> None:
