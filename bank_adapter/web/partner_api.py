@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import aiohttp
 import structlog
 from aiohttp import web
 from multidict import CIMultiDictProxy
@@ -50,15 +51,6 @@ from bank_adapter.web.runtime import RUNTIME, Runtime
 Service = Callable[[CallContext, Tx, Any], Awaitable[BaseModel]]
 
 log = structlog.get_logger("bank_adapter.partner_api")
-
-_SINGLE_HEADERS = frozenset(
-    {
-        "x-partner-id", "content-type", "content-digest", "x-jws-signature",
-        "signature", "signature-input",
-    }
-)  # fmt: skip
-DECIDE_ATTEMPTS = 5
-UNAVAILABLE = AdapterError(Code.SERVICE_UNAVAILABLE, "storage unavailable; nothing was recorded")
 
 _SINGLE_HEADERS = frozenset(
     {
@@ -171,11 +163,15 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
         raise too_large
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+    except (ConnectionError, aiohttp.ClientPayloadError):
+        # The bank hung up mid-body; not a storage failure, and nobody reads the answer.
+        raise AdapterError(Code.MALFORMED_MESSAGE, "the request body was cut off") from None
     return b"".join(chunks)
 
 

@@ -140,7 +140,7 @@ class Secrets:
     """What must never reach a log line, collected while driving the service."""
 
     id_numbers: set[str] = field(default_factory=set)
-    otps: set[str] = field(default_factory=set)
+    otps: list[str] = field(default_factory=list)
     partner_replies: list[Reply] = field(default_factory=list)
     account_urls: list[str] = field(default_factory=list)
 
@@ -201,7 +201,7 @@ class Driver:
         assert match is not None
         otp = match.group(1)
         wrong = f"{(int(otp) + 1) % 1_000_000:06d}"
-        self.seen.otps |= {otp, wrong}
+        self.seen.otps += [otp, wrong]
         refused = self.keep(
             await client.confirm(activation_id=activation_id, otp=wrong, channel="APP")
         )
