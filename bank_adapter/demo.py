@@ -6,6 +6,7 @@ fresh accounts each time, so it can run again and again against the same sandbox
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -131,6 +132,86 @@ class Demo:
         )
         return "RJHI forged signature: 401 SIGNATURE_INVALID"
 
+    async def payment_day(self, partner_id: str) -> str:
+        """Issue a bill, find it, pay it, retry, reverse, pay again, check the statement."""
+        id_number, _ = await self.new_account()
+        issued = await self.admin("POST", "/internal/v1/bills", {
+            "idNumber": id_number, "serviceCode": "TRAFFIC_VIOLATION", "amount": "300.00",
+            "dueDate": "2031-12-31",
+        })  # fmt: skip
+        bill_number = str(issued["billNumber"])
+        client = self.client(partner_id)
+        found = await client.inquire_bills(channel="APP", id_number=id_number)
+        expect(
+            [bill.bill_number for bill in getattr(found.message, "bills", [])] == [bill_number],
+            f"{partner_id}: inquiry gave {_summary(found)}",
+        )
+        reference = "DEMO-" + secrets.token_hex(6)
+        posted = await client.pay(
+            bank_payment_ref=reference, bill_number=bill_number, amount="300.00", channel="APP"
+        )
+        expect(
+            _field(posted, "status") == "POSTED", f"{partner_id}: payment gave {_summary(posted)}"
+        )
+        retry = await client.pay(
+            bank_payment_ref=reference, bill_number=bill_number, amount="300.00", channel="APP"
+        )
+        expect(
+            _field(retry, "payment_id") == _field(posted, "payment_id"),
+            f"{partner_id}: a retry was posted twice",
+        )
+        undone = await client.reverse(bank_payment_ref=reference, reason="demo", channel="APP")
+        expect(_field(undone, "status") == "REVERSED", f"reversal gave {_summary(undone)}")
+        again = await client.pay(
+            bank_payment_ref=reference + "-2",
+            bill_number=bill_number,
+            amount="300.00",
+            channel="APP",
+        )
+        expect(_field(again, "status") == "POSTED", f"second payment gave {_summary(again)}")
+        await self.statement_matches(client, _field(again, "business_date"))
+        return f"{partner_id}: bill found, POSTED, retry same PaymentId, REVERSED, paid again"
+
+    async def statement_matches(self, client: PartnerClient, day: Any) -> None:
+        """Walk the day's statement and recompute its checksum from the entries."""
+        digests = 0
+        entries = 0
+        last: Any = None
+        async for page in client.statement_pages(business_date=day, page_size=200):
+            expect(page.ok, f"statement gave {_summary(page)}")
+            for entry in getattr(page.message, "entries", []):
+                line = f"{entry.bank_payment_ref}|{entry.bill_number}|{entry.amount}|{entry.status}"
+                digests ^= int.from_bytes(hashlib.sha256(line.encode()).digest(), "big")
+                entries += 1
+            last = page.message
+        expect(getattr(last, "count", None) == entries, "statement count differs from its entries")
+        expect(getattr(last, "checksum", None) == f"{digests:064x}", "statement checksum differs")
+
+    async def fee_quote(self) -> str:
+        id_number = luhn_complete("2" + "".join(secrets.choice("0123456789") for _ in range(8)))
+        await self.admin("POST", "/internal/v1/accounts", {
+            "idNumber": id_number, "mobile": "+966511111111", "biometricEnrolled": True,
+            "idExpiry": "2031-12-31",
+        })  # fmt: skip
+        client = self.client("NCBK")
+        quoted = await client.quote_fee(
+            id_number=id_number, service_code="IQAMA_RENEWAL", periods=12, channel="ATM"
+        )
+        bills = getattr(quoted.message, "bills", [])
+        expect(
+            len(bills) == 1 and str(bills[0].amount) == "650.00",
+            f"quote gave {_summary(quoted)}",
+        )
+        paid = await client.pay(
+            bank_payment_ref="Q-" + secrets.token_hex(6),
+            bill_number=bills[0].bill_number,
+            amount="650.00",
+            channel="ATM",
+            terminal_id="ATM-0042",
+        )
+        expect(_field(paid, "status") == "POSTED", f"quoted bill payment gave {_summary(paid)}")
+        return "NCBK xml/xmldsig: iqama renewal 12 months quoted 650.00 and paid at an ATM"
+
     async def suspended(self) -> str:
         reply = await self.client("BSFR").activate(
             id_number="1000000001", mobile="0500000001", channel="APP", bank_customer_ref="x"
@@ -161,7 +242,12 @@ def _summary(reply: Reply) -> str:
 async def run_demo(url: str, token: str, partners_dir: Path) -> bool:
     async with aiohttp.ClientSession() as http:
         demo = Demo(url, token, partners_dir, http)
-        demo.keys = await fetch_adapter_keys(demo.url, http)
+        try:
+            demo.keys = await fetch_adapter_keys(demo.url, http)
+        except aiohttp.ClientError as exc:
+            print(f"demo: cannot fetch the adapter's keys from {demo.url}/v1/keys: {exc}")
+            print("demo: is the sandbox running? (scripts/sandbox)")
+            return False
         steps: list[Step] = [
             lambda: demo.otp_activation("RJHI", "APP"),
             lambda: demo.otp_activation("NCBK", "WEB"),
@@ -169,6 +255,9 @@ async def run_demo(url: str, token: str, partners_dir: Path) -> bool:
             lambda: demo.otp_activation("SABB", "IVR"),
             demo.atm_activation,
             demo.replay,
+            lambda: demo.payment_day("RJHI"),
+            lambda: demo.payment_day("SABB"),
+            demo.fee_quote,
             demo.forged,
             demo.suspended,
         ]
