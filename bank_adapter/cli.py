@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import ssl
 import sys
@@ -84,7 +85,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Write a new private key (KID.key.pem, mode 0600) and its public key "
         "(KID.pem, to register with the other side) into --dir.",
     )
-    gen.add_argument("--kid", required=True, help="key id, e.g. adapter-2027-01 or rjhi-2027-01")
+    gen.add_argument(
+        "--kid",
+        required=True,
+        type=_kid,
+        help="key id (letters, digits, '.', '_', '-'), e.g. adapter-2027-01 or rjhi-2027-01",
+    )
     gen.add_argument(
         "--kind",
         default="EC-P256",
@@ -211,6 +217,13 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _kid(value: str) -> str:
+    # The kid becomes a file name: nothing that could leave --dir.
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        raise argparse.ArgumentTypeError(f"{value!r}: use letters, digits, '.', '_' and '-'")
+    return value
+
+
 def _db_purge(_args: argparse.Namespace) -> int:
     settings = _settings()
     cutoff = system_clock() - timedelta(days=settings.message_retention_days)
@@ -218,6 +231,8 @@ def _db_purge(_args: argparse.Namespace) -> int:
     async def run() -> int:
         store = Store.open(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s)
         try:
+            if await migrate.current_revision(store.engine) is None:
+                raise SettingsError("the database has no schema yet: run `bank-adapter db upgrade`")
             async with store.write() as tx:
                 return await tx.purge_answers(cutoff)
         finally:

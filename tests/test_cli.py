@@ -437,3 +437,23 @@ def test_sandbox_seed_lists_the_demo_accounts(runs):
     with sqlite3.connect(runs.cwd / "seed.db") as db:
         stored = sorted(row[0] for row in db.execute("SELECT id_number FROM accounts"))
     assert stored == sorted(demo.account.id_number for demo in DEMO_ACCOUNTS)
+
+
+def test_purge_on_a_database_without_schema_says_what_to_do(tmp_path):
+    env = {**os.environ, "BANK_ADAPTER_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bank_adapter.cli", "db", "purge"],
+        env=env, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "bank-adapter db upgrade" in result.stderr
+
+
+def test_a_kid_cannot_name_a_path_outside_the_directory(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bank_adapter.cli", "keys", "generate", "--kid", "../escape",
+         "--dir", str(tmp_path / "keys")],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert not (tmp_path / "escape.pem").exists()

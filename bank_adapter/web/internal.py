@@ -21,6 +21,7 @@ from bank_adapter.domain.ids import IdType, default_id_type, parse_id_number
 from bank_adapter.domain.mobile import normalize_mobile
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.services.billing import SERVICE_NAMES, find_bill, wire_bill
+from bank_adapter.store.repository import DuplicateKey
 from bank_adapter.web.runtime import RUNTIME
 
 MAX_EVENTS_PAGE = 500
@@ -69,7 +70,7 @@ def check_token(request: web.Request) -> None:
         raise AdapterError(Code.UNAUTHORIZED, "a valid bearer token is required")
 
 
-async def read_json(request: web.Request) -> Any:
+async def read_json(request: web.Request) -> bytes:
     if request.content_type != "application/json":
         raise AdapterError(Code.FORMAT_NOT_ALLOWED, "the internal API takes application/json")
     limit = request.app[RUNTIME].settings.max_body_bytes
@@ -80,14 +81,16 @@ async def read_json(request: web.Request) -> Any:
     if len(body) > limit:  # a chunked body announces no Content-Length
         raise too_large
     try:
-        return json.loads(body)
+        json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise AdapterError(Code.MALFORMED_MESSAGE, "body is not JSON") from None
+    return body
 
 
-def validated(model: type[BaseModel], data: Any) -> Any:
+def validated(model: type[BaseModel], body: bytes) -> Any:
+    """Strict JSON validation: `true` is a boolean, `"yes"` is not; camelCase names only."""
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(body, strict=True, by_alias=True, by_name=False)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
@@ -115,10 +118,27 @@ async def put_account(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     data: AccountIn = validated(AccountIn, await read_json(request))
     id_number = parse_id_number(data.id_number)
-    account = Account(
+    mobile = normalize_mobile(data.mobile)
+    now = rt.clock()
+    for _ in range(2):  # a concurrent first registration of the same ID: update it instead
+        try:
+            async with rt.store.write() as tx:
+                existing = await tx.account(id_number)
+                account = _account(data, id_number, mobile, existing)
+                stored = await tx.save_account(account, now)
+            return web.json_response(account_json(stored), status=200 if existing else 201)
+        except DuplicateKey:
+            continue
+    raise AdapterError(Code.SERVICE_UNAVAILABLE, "the account changed concurrently; try again")
+
+
+def _account(data: AccountIn, id_number: str, mobile: str, existing: Account | None) -> Account:
+    """The registration data to store; an omitted idType keeps the stored one."""
+    fallback = existing.id_type if existing is not None else default_id_type(id_number)
+    return Account(
         id_number=id_number,
-        id_type=data.id_type or default_id_type(id_number),
-        mobile=normalize_mobile(data.mobile),
+        id_type=data.id_type or fallback,
+        mobile=mobile,
         biometric_enrolled=data.biometric_enrolled,
         id_expiry=data.id_expiry,
         blocked=data.blocked,
@@ -126,11 +146,6 @@ async def put_account(request: web.Request) -> web.Response:
         full_name_ar=data.full_name_ar,
         full_name_en=data.full_name_en,
     )
-    now = rt.clock()
-    async with rt.store.write() as tx:
-        existed = await tx.account(id_number) is not None
-        stored = await tx.save_account(account, now)
-    return web.json_response(account_json(stored), status=200 if existed else 201)
 
 
 async def get_account(request: web.Request) -> web.Response:

@@ -636,3 +636,28 @@ async def test_without_a_configured_token_the_internal_api_refuses_everyone(
             async with http.get(f"{url}{EVENTS}", headers=headers) as response:
                 problem = await response.json(content_type=None)
                 assert_problem(response.status, problem, 401, "UNAUTHORIZED")
+
+
+async def test_internal_json_is_strict_about_types_and_names(service):
+    id_number = luhn_complete("187654321")
+    base = {"idNumber": id_number, "mobile": "0551234567", "biometricEnrolled": True}
+    for body, field in (
+        (base | {"biometricEnrolled": "yes"}, "biometricEnrolled"),
+        (base | {"biometricEnrolled": 1}, "biometricEnrolled"),
+        ({"id_number": id_number, "mobile": "0551234567", "biometricEnrolled": True}, "id_number"),
+    ):
+        status, data = await service.admin("POST", "/internal/v1/accounts", body)
+        assert (status, data["code"]) == (400, "SCHEMA_INVALID"), body
+        assert field in data["detail"]
+
+
+async def test_an_omitted_id_type_keeps_the_registered_one(service):
+    id_number = luhn_complete("176543210")
+    body = {"idNumber": id_number, "mobile": "0551234567", "biometricEnrolled": True}
+    status, _ = await service.admin("POST", "/internal/v1/accounts", body | {"idType": "GCC_ID"})
+    assert status == 201
+
+    status, data = await service.admin("POST", "/internal/v1/accounts", body | {"blocked": True})
+
+    assert status == 200
+    assert (data["idType"], data["blocked"]) == ("GCC_ID", True)
