@@ -11,7 +11,6 @@ import asyncio
 import os
 import re
 import signal
-import ssl
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -27,6 +26,7 @@ from bank_adapter.partners import PartnerConfigError, load_partners
 from bank_adapter.settings import Settings, SettingsError
 from bank_adapter.store import migrate
 from bank_adapter.store.repository import Store
+from bank_adapter.web.tls import server_context
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -177,7 +177,7 @@ async def _run_server(app: web.Application, settings: Settings) -> None:
     await migrate.upgrade(app[RUNTIME].store.engine)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=_tls(settings))
+    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=server_context(settings))
     await site.start()
     log.info("serving", host=settings.host, port=settings.port, sandbox=settings.sandbox,
              partners=sorted(app[RUNTIME].partners))  # fmt: skip
@@ -188,18 +188,6 @@ async def _run_server(app: web.Application, settings: Settings) -> None:
     await stop.wait()
     log.info("stopping")
     await runner.cleanup()
-
-
-def _tls(settings: Settings) -> ssl.SSLContext | None:
-    if settings.tls_cert_file is None:
-        return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
-    if settings.tls_client_ca_file is not None:
-        context.load_verify_locations(settings.tls_client_ca_file)
-        context.verify_mode = ssl.CERT_REQUIRED
-    return context
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
