@@ -79,9 +79,9 @@ def client_context(directory: Path, with_certificate: bool) -> ssl.SSLContext:
 
 async def test_a_client_certificate_from_the_ca_gets_through(tls_service):
     url, directory = tls_service
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url + "/healthz", ssl=client_context(directory, True)) as response:
-            assert response.status == 200
+    context = client_context(directory, True)
+    async with aiohttp.ClientSession() as http, http.get(url + "/healthz", ssl=context) as response:
+        assert response.status == 200
 
 
 async def test_without_a_client_certificate_the_handshake_fails(tls_service):
