@@ -7,6 +7,8 @@ is enforced by the database's constraints, never by a read-then-insert race.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -53,6 +55,7 @@ class Sms:
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def open(cls, url: str, *, busy_timeout_s: float = 5.0) -> Store:
@@ -64,8 +67,14 @@ class Store:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
         """A write transaction; commits when the block ends without an exception."""
-        async with self.engine.connect() as conn, conn.begin():
+        async with self._writer(), self.engine.connect() as conn, conn.begin():
             yield Tx(conn)
+
+    def _writer(self) -> contextlib.AbstractAsyncContextManager[object]:
+        # SQLite has one writer at a time. Queueing this process's writers on an asyncio
+        # lock hands the file lock over at once; left to SQLite's busy handler they
+        # would poll it with sleeps, and the tail latency goes to seconds.
+        return self._write_lock if self._write_lock is not None else contextlib.nullcontext()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:

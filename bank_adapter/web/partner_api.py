@@ -6,14 +6,15 @@ answers with its contract code:
 1. partner known (`X-Partner-Id`), not suspended, within its rate limit;
 2. body at most `max_body_bytes` (413), in the partner's format (415);
 3. signature, by the partner's profile, against the partner's own keys only;
-4. the MessageId is read from what was verified. If this partner already has a final
-   answer stored for it, that answer is returned byte for byte (same body) or 409
-   MESSAGE_ID_REUSED (other body). This happens before freshness, so retries of old
-   messages still get their answer;
-5. in ONE write transaction: the schema, freshness, channel, the service's rules and
+4. the MessageId is read from what was verified;
+5. in ONE write transaction: if this partner already has a final answer stored for the
+   MessageId, that answer is returned byte for byte (same body) or 409
+   MESSAGE_ID_REUSED (other body), before freshness, so retries of old messages still
+   get their answer. Otherwise the schema, freshness, channel, the service's rules and
    writes, the signed answer and its storage. The answer leaves only after the commit,
-   so no 2xx is ever sent for something not durably recorded. A concurrent twin with
-   the same MessageId loses on the primary key, rolls back, and replays the winner.
+   so no 2xx is ever sent for something not durably recorded. A concurrent twin that
+   loses a unique-constraint race (same MessageId, same payment, same bill) rolls back
+   whole and is decided again, finding the winner's answer or state.
 
 Errors before step 4 are not stored (nothing verified names the message); 5xx answers
 never are, so a retry after one is processed afresh.
@@ -218,10 +219,6 @@ def _draft(partner: Partner, op: Operation, wire: WireRequest, verified: Verifie
 async def _answer(rt: Runtime, route: Route, draft: _Draft, exchange: _Exchange) -> WireResponse:
     assert draft.message_id is not None
     message_id = str(draft.message_id)
-    async with rt.store.read() as tx:
-        stored = await tx.answer(draft.partner.id, message_id)
-    if stored is not None:
-        return _replay(rt, draft, stored, exchange)
     for _ in range(DECIDE_ATTEMPTS):
         try:
             return await _decide_and_record(rt, route, draft, message_id, exchange)
