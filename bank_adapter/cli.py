@@ -23,6 +23,7 @@ from bank_adapter.clock import system_clock
 from bank_adapter.core.keys import KeyFormatError, generate, private_pem, public_pem
 from bank_adapter.core.money import from_halalas
 from bank_adapter.partners import PartnerConfigError, load_partners
+from bank_adapter.reconcile import cli as reconcile_cli
 from bank_adapter.settings import Settings, SettingsError
 from bank_adapter.store import migrate
 from bank_adapter.store.repository import Store
@@ -153,6 +154,8 @@ def _parser() -> argparse.ArgumentParser:
         help="sandbox partner files and test keys",
     )
     demo.set_defaults(run=_demo)
+
+    reconcile_cli.add_commands(commands)  # reconcile, statement
     return parser
 
 

@@ -1,10 +1,17 @@
-"""Shared fixtures: real keys, a real partners directory, a real SQLite file, and the
-service on a real loopback port, with a clock the test can move."""
+"""Shared fixtures: real keys, a real partners directory, a real database, and the
+service on a real loopback port, with a clock the test can move.
+
+Whatever uses `settings` (so every test of the running `service`) runs twice: on an
+SQLite file (`[sqlite]`) and on a fresh database of a throwaway PostgreSQL server
+(`[postgresql]`, see `tests/pg.py`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
+import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,8 +31,11 @@ from bank_adapter.store import migrate
 from bank_adapter.web.app import build_app
 from bank_adapter.web.runtime import build_runtime
 
+pytest_plugins = ["tests.pg"]
+
 ADMIN_TOKEN = "test-admin-token-0123456789"
 ROOT = Path(__file__).resolve().parents[1]
+ENGINES = ("sqlite", "postgresql")
 
 
 @dataclass
@@ -132,11 +142,29 @@ def partners_dir(
     return directory
 
 
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new database at the head revision (PostgreSQL) or a new SQLite file's URL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'adapter.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
+@pytest.fixture(params=ENGINES)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database without tables, for tests of the migrations themselves."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    url: str = request.getfixturevalue("pg_empty_database")
+    return url
+
+
 @pytest.fixture
-def settings(tmp_path: Path, partners_dir: Path) -> Settings:
+def settings(tmp_path: Path, partners_dir: Path, database_url: str) -> Settings:
     return Settings.from_env(
         {
-            "BANK_ADAPTER_DATABASE_URL": f"sqlite:///{tmp_path / 'adapter.db'}",
+            "BANK_ADAPTER_DATABASE_URL": database_url,
             "BANK_ADAPTER_PARTNERS_DIR": str(partners_dir),
             "BANK_ADAPTER_ADMIN_TOKEN": ADMIN_TOKEN,
             "BANK_ADAPTER_SANDBOX": "1",
@@ -239,3 +267,14 @@ async def service(
         keys = await fetch_adapter_keys(url, http)
         yield Service(url, runtime, http, keys, test_partners)
     await runner.cleanup()
+    await _settle_aiosqlite_threads()
+
+
+async def _settle_aiosqlite_threads() -> None:
+    """Wait for the worker threads of failed SQLite connections (tests that swap in a
+    broken database make some) to finish. aiosqlite stops such a thread without waiting
+    for it, and a thread that finishes after the test's event loop closed dies on
+    "Event loop is closed": an unhandled thread exception, so a random test's error."""
+    for thread in threading.enumerate():
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, 1.0)

@@ -10,6 +10,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 READ_ONLY = "bank_adapter_read_only"
+# asyncpg waits 60 s for a connection by default; an unreachable database should give a
+# 503 (and a red /readyz) sooner than the load balancer times the request out.
+PG_CONNECT_TIMEOUT_S = 5.0
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
@@ -28,7 +31,15 @@ def create_engine(url: str, *, busy_timeout_s: float = 5.0) -> AsyncEngine:
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, busy_timeout_s)
-    return create_async_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # pool_pre_ping: connections the server dropped (restart, failover) are replaced on
+    # checkout, so the service recovers by itself when the database is back.
+    return create_async_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"timeout": PG_CONNECT_TIMEOUT_S},
+    )
 
 
 def _sqlite_engine(url: URL, busy_timeout_s: float) -> AsyncEngine:

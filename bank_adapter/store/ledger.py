@@ -61,9 +61,8 @@ class LedgerQueries(TxBase):
     # --- bills -------------------------------------------------------------------------
 
     async def bill(self, bill_number: str) -> Bill | None:
-        row = (
-            await self.conn.execute(select(t.bills).where(t.bills.c.bill_number == bill_number))
-        ).first()
+        query = select(t.bills).where(t.bills.c.bill_number == bill_number)
+        row = (await self.conn.execute(self._deciding(query))).first()
         return None if row is None else _bill(row)
 
     async def bills_of(self, id_number: str, status: BillStatus) -> list[Bill]:
@@ -118,6 +117,9 @@ class LedgerQueries(TxBase):
     # --- payments ----------------------------------------------------------------------
 
     async def payment(self, partner_id: str, bank_payment_ref: str) -> Payment | None:
+        """In a write transaction the reference is claimed first (see `txbase`): a
+        concurrent notification of it waits here, then finds this one's payment."""
+        await self._claim(partner_id, bank_payment_ref)
         row = (
             await self.conn.execute(
                 select(t.payments).where(

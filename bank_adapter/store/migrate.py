@@ -1,4 +1,12 @@
-"""Schema migrations (Alembic), applied by `bank-adapter db upgrade` and at start-up."""
+"""Schema migrations (Alembic), applied by `bank-adapter db upgrade` and at start-up.
+
+Several instances on one PostgreSQL may start at once; each would create the same
+tables and lose on the catalog's unique indexes. The upgrade therefore runs in one
+transaction that first takes a transaction-level advisory lock on a fixed key: the
+others wait, then find the schema at head and do nothing. The lock goes with the
+transaction, so a crashed migrator cannot leave it held. SQLite needs no lock: the
+upgrade's BEGIN IMMEDIATE already admits one writer at a time.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +16,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# pg_advisory_xact_lock key for schema changes: b"bankadpt" as a signed 64-bit integer.
+MIGRATION_LOCK_KEY = int.from_bytes(b"bankadpt", signed=True)
 
 
 def _config(connection: Connection) -> Config:
@@ -21,8 +31,8 @@ def _config(connection: Connection) -> Config:
     return config
 
 
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(_config(connection), "head")
+def _upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(_config(connection), revision)
 
 
 def _current(connection: Connection) -> str | None:
@@ -35,9 +45,13 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(config).get_current_head()
 
 
-async def upgrade(engine: AsyncEngine) -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+        await conn.run_sync(_upgrade, revision)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -3,6 +3,17 @@
 Every state change and the event that reports it are written through one `Tx`, which
 commits or rolls back as a whole. Uniqueness (message ids, later payment references)
 is enforced by the database's constraints, never by a read-then-insert race.
+
+Events and the cursor. A consumer follows `/internal/v1/events` with `seq > cursor`,
+so a transaction must never become visible with a seq below one already visible: with
+several instances on PostgreSQL an identity column allows exactly that (A draws 10,
+B draws 11 and commits, the consumer moves past 11, A commits 10: never seen). So
+`add_event` only collects; when the unit of work is done, `flush_events` draws the
+numbers with `UPDATE event_counter SET last_seq = last_seq + n RETURNING last_seq`,
+inserts the events and the transaction commits. The counter row stays locked from that
+UPDATE to the commit, so the next number is drawn only once this one is visible:
+commit order is seq order, with no gaps. Flushing last keeps that lock to the UPDATE,
+one INSERT and the commit, and means nothing else is waited for while holding it.
 """
 
 from __future__ import annotations
@@ -16,7 +27,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bank_adapter.domain.activation import Account, ActivationAttempt
 from bank_adapter.domain.ids import IdType
@@ -68,7 +79,9 @@ class Store:
     async def write(self) -> AsyncIterator[Tx]:
         """A write transaction; commits when the block ends without an exception."""
         async with self._writer(), self.engine.connect() as conn, conn.begin():
-            yield Tx(conn)
+            tx = Tx(conn, writing=True)
+            yield tx
+            await tx.flush_events()
 
     def _writer(self) -> contextlib.AbstractAsyncContextManager[object]:
         # SQLite has one writer at a time. Queueing this process's writers on an asyncio
@@ -81,15 +94,28 @@ class Store:
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(**{READ_ONLY: True})
             async with conn.begin():
-                yield Tx(conn)
+                tx = Tx(conn)
+                yield tx
+                if tx.pending_events:
+                    raise RuntimeError("events are written in write transactions only")
 
     async def ping(self) -> None:
-        async with self.read() as tx:
+        """Raises unless the database would take a write now.
+
+        A write transaction, not a read: on SQLite a reader gets through while another
+        process holds the write lock, and then every request would fail while the
+        instance still looks ready.
+        """
+        async with self.write() as tx:
             await tx.conn.execute(text("SELECT 1"))
 
 
 class Tx(LedgerQueries):
     """One unit of work; see the mix-ins for the queries of each area."""
+
+    def __init__(self, conn: AsyncConnection, *, writing: bool = False) -> None:
+        super().__init__(conn, writing=writing)
+        self.pending_events: list[dict[str, Any]] = []
 
     # --- stored answers (replay) -------------------------------------------------------
 
@@ -130,9 +156,8 @@ class Tx(LedgerQueries):
     # --- accounts ----------------------------------------------------------------------
 
     async def account(self, id_number: str) -> Account | None:
-        row = (
-            await self.conn.execute(select(t.accounts).where(t.accounts.c.id_number == id_number))
-        ).first()
+        query = select(t.accounts).where(t.accounts.c.id_number == id_number)
+        row = (await self.conn.execute(self._deciding(query))).first()
         return None if row is None else _account(row)
 
     async def save_account(self, account: Account, now: datetime) -> Account:
@@ -188,11 +213,8 @@ class Tx(LedgerQueries):
 
     async def activation(self, activation_id: str) -> tuple[ActivationAttempt, str] | None:
         """The attempt and the channel it started on."""
-        row = (
-            await self.conn.execute(
-                select(t.activations).where(t.activations.c.activation_id == activation_id)
-            )
-        ).first()
+        query = select(t.activations).where(t.activations.c.activation_id == activation_id)
+        row = (await self.conn.execute(self._deciding(query))).first()
         if row is None:
             return None
         attempt = ActivationAttempt(
@@ -216,9 +238,23 @@ class Tx(LedgerQueries):
     # --- outboxes ----------------------------------------------------------------------
 
     async def add_event(self, type_: str, data: Mapping[str, Any], now: datetime) -> None:
-        await self.conn.execute(
-            insert(t.events).values(type=type_, occurred_at=now, data=dict(data))
+        """Queue an event; it is written with this transaction's last statements."""
+        self.pending_events.append({"type": type_, "occurred_at": now, "data": dict(data)})
+
+    async def flush_events(self) -> None:
+        """Number the queued events from the counter and insert them (module docstring)."""
+        if not self.pending_events:
+            return
+        drawn = await self.conn.execute(
+            update(t.event_counter)
+            .where(t.event_counter.c.id == 1)
+            .values(last_seq=t.event_counter.c.last_seq + len(self.pending_events))
+            .returning(t.event_counter.c.last_seq)
         )
+        first = int(drawn.scalar_one()) - len(self.pending_events) + 1
+        rows = [{"seq": first + i, **event} for i, event in enumerate(self.pending_events)]
+        self.pending_events = []
+        await self.conn.execute(insert(t.events), rows)
 
     async def events(self, after: int, limit: int) -> list[Event]:
         rows = await self.conn.execute(

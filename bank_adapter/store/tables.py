@@ -6,6 +6,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     Index,
@@ -79,13 +80,25 @@ messages = Table(
     Index("ix_messages_created_at", "created_at"),
 )
 
+# The outbox the platform follows with a cursor on `seq`. Numbers come from
+# `event_counter` (see `Tx.flush_events`), not from an identity column: that makes
+# commit order equal seq order, so a reader never sees seq 11 before seq 10 commits.
 events = Table(
     "events",
     metadata,
-    Column("seq", SequenceId, primary_key=True, autoincrement=True),
+    Column("seq", SequenceId, primary_key=True, autoincrement=False),
     Column("type", String(32), nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("data", JSON, nullable=False),
+)
+
+# One row (id = 1): the last event seq handed out.
+event_counter = Table(
+    "event_counter",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="ck_event_counter_one_row"),
 )
 
 # The transactional SMS outbox: written with the change that needs the SMS; the sandbox
@@ -151,6 +164,8 @@ payments = Table(
     Column("reversal_reason", String(256), nullable=True),
     UniqueConstraint("partner_id", "bank_payment_ref", name="uq_payments_partner_ref"),
     Index("ix_payments_day", "partner_id", "business_date", "seq"),
+    # The reconciliation job reads a day in reference order (a merge-join with the bank's file).
+    Index("ix_payments_reconcile", "partner_id", "business_date", "bank_payment_ref"),
     Index(
         "uq_payments_posted_bill",
         "bill_number",

@@ -253,9 +253,12 @@ def test_quotes_equal_decimal_arithmetic_on_the_written_amounts(
 ) -> None:
     base, step, low, period_step, steps = table
     base_text, step_text = format_amount(from_halalas(base)), format_amount(from_halalas(step))
+    # Through placeholders: a base written "0.20" must not be taken for the step.
     text = (
-        PENNY_SCHEDULE.replace('"0.10"', f'"{base_text}"')
-        .replace('"0.20"', f'"{step_text}"')
+        PENNY_SCHEDULE.replace('"0.10"', '"<base>"')
+        .replace('"0.20"', '"<step>"')
+        .replace("<base>", base_text)
+        .replace("<step>", step_text)
         .replace("min_periods = 1", f"min_periods = {low}\nperiod_step = {period_step}")
         .replace("max_periods = 3", f"max_periods = {low + steps * period_step}")
     )

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from bank_adapter.core.messages import PaymentStatus
 from bank_adapter.domain import statement
+from bank_adapter.domain.payments import format_payment_id
 from bank_adapter.domain.statement import (
     EMPTY_CHECKSUM,
     DayFigures,
@@ -224,8 +225,10 @@ def decode_error(
 
 
 URL_SAFE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
-payment_ids = st.text(min_size=1, max_size=64)
-snapshots = st.one_of(st.integers(0, 2**63 - 1), st.text(max_size=64))
+# What the service puts in tokens: PaymentIds from the payments sequence, and a snapshot
+# that is the highest sequence number at the walk's first page.
+payment_ids = st.integers(1, 2**63 - 1).map(format_payment_id)
+snapshots = st.integers(0, 2**63 - 1)
 partners = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=4, max_size=4)
 
 

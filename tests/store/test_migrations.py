@@ -1,4 +1,5 @@
-"""Schema migrations on a real SQLite file, and their agreement with `store/tables.py`.
+"""Schema migrations on a real SQLite file and a real PostgreSQL database, and their
+agreement with `store/tables.py`.
 
 `tables.py` is what the code queries; the migrations are what a database really holds.
 Alembic's autogenerate comparison of the two must find nothing, so neither can change
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +28,8 @@ CORE_TABLES = {"accounts", "activations", "messages", "events", "sms_outbox"}
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'migrations.db'}")
+async def store(empty_database_url: str) -> AsyncIterator[Store]:
+    opened = Store.open(empty_database_url)
     yield opened
     await opened.close()
 

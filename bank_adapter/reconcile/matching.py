@@ -1,0 +1,261 @@
+"""The pure core of reconciliation: a merge-join of two ref-ordered streams, the break
+classes, and both sides' day figures. No I/O but the iterators passed in; no clock.
+
+Theory of operation. Both inputs arrive ordered by `bank_payment_ref` (Unicode code
+point order, which is UTF-8 byte order: the order of the external sort and of the
+ledger query), the bank's with equal references in file order. `join` walks them like
+the merge step of merge sort and pairs each reference with its counterpart, or with
+nothing; the second and later bank rows of a reference come out as duplicates. So the
+join holds one row of each side at a time, whatever the size of the day. It checks
+the order as it goes: a database collation that sorts differently would otherwise
+turn every row into two false breaks.
+
+`classify` turns one pair into its breaks. One payment can break in several fields at
+once (amount and status, say): each differing field is its own break, so the counts by
+class say what kind of error the day holds. A reference the bank lists but the ledger
+lacks on this day is MISSING_AT_ADAPTER, unless the shell's lookup by reference
+(`elsewhere`) finds it on another business date: then it is one BUSINESS_DATE_MISMATCH naming both
+dates, and its other fields are not compared (they are reported, on both sides).
+
+`field` names the field that differs, in the settlement file's column names
+(`amount`, `bill_number`, `status`) plus `business_date`. For MISSING_AT_ADAPTER,
+MISSING_AT_BANK and DUPLICATE_AT_BANK it is `bank_payment_ref`: the reference is what
+has no counterpart (or too many), and a CSV consumer never meets an empty `field`.
+A duplicate is reported once per extra line; the first line of a reference (in file
+order) is the one compared with the ledger.
+
+The figures follow the contract's statement (section 4): Count (every entry, posted
+and reversed), Total (POSTED amounts) and Checksum (XOR of the entry digests). The
+bank's are over its file as it stands, duplicates included; the adapter's over the
+ledger rows of the day. A day with no breaks has equal figures on both sides.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Final, NamedTuple
+
+from bank_adapter.core.messages import PaymentStatus
+from bank_adapter.domain.payments import format_payment_id
+from bank_adapter.domain.statement import DIGEST_SIZE, DayFigures, entry_digest
+from bank_adapter.reconcile.settlement import BankRow
+
+REF: Final = "bank_payment_ref"
+
+
+class BreakClass(StrEnum):
+    MISSING_AT_ADAPTER = "MISSING_AT_ADAPTER"
+    MISSING_AT_BANK = "MISSING_AT_BANK"
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+    BILL_MISMATCH = "BILL_MISMATCH"
+    STATUS_MISMATCH = "STATUS_MISMATCH"
+    BUSINESS_DATE_MISMATCH = "BUSINESS_DATE_MISMATCH"
+    DUPLICATE_AT_BANK = "DUPLICATE_AT_BANK"
+
+
+class LedgerRow(NamedTuple):
+    """A payment as the adapter recorded it."""
+
+    bank_payment_ref: str
+    seq: int
+    bill_number: str
+    amount: str  # the wire form, two decimals
+    amount_halalas: int
+    paid_at: datetime
+    status: PaymentStatus
+    business_date: date
+
+    @property
+    def payment_id(self) -> str:
+        return format_payment_id(self.seq)
+
+
+class Pair(NamedTuple):  # a tuple: millions are made, and a frozen dataclass is slower
+    """One reference's rows: the bank's (or one of its duplicates) and the ledger's."""
+
+    bank: BankRow | None
+    ledger: LedgerRow | None
+    duplicate: bool = False
+
+    @property
+    def lookup_ref(self) -> str | None:
+        """The reference to look up on other dates: set when the bank has a row the
+        ledger lacks on this day, as only the shell can tell MISSING_AT_ADAPTER from
+        BUSINESS_DATE_MISMATCH."""
+        if self.bank is None or self.ledger is not None or self.duplicate:
+            return None
+        return self.bank.bank_payment_ref
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    kind: BreakClass
+    bank_payment_ref: str
+    field: str
+    bank_value: str | None
+    adapter_value: str | None
+    bank: BankRow | None
+    adapter: LedgerRow | None
+
+
+class OutOfOrder(ValueError):
+    """An input was not in reference order, so the join cannot be trusted."""
+
+
+async def join(
+    bank: Iterable[BankRow], ledger: AsyncIterable[LedgerRow]
+) -> AsyncGenerator[Pair, None]:
+    """Pair the ref-ordered `bank` and `ledger` rows by `bank_payment_ref`."""
+    banks, ledgers = _ordered_bank(bank), _ordered_ledger(ledger)
+    b, led = next(banks, None), await anext(ledgers, None)
+    last_ref: str | None = None
+    last_ledger: LedgerRow | None = None
+    while b is not None or led is not None:
+        if b is not None and b.bank_payment_ref == last_ref:
+            pair = Pair(b, last_ledger, duplicate=True)
+            b = next(banks, None)
+        elif led is None or (b is not None and b.bank_payment_ref < led.bank_payment_ref):
+            pair, b = Pair(b, None), next(banks, None)
+        elif b is None or led.bank_payment_ref < b.bank_payment_ref:
+            pair, led = Pair(None, led), await anext(ledgers, None)
+        else:
+            pair, b, led = Pair(b, led), next(banks, None), await anext(ledgers, None)
+        if pair.bank is not None:
+            last_ref, last_ledger = pair.bank.bank_payment_ref, pair.ledger
+        yield pair
+
+
+def _ordered_bank(rows: Iterable[BankRow]) -> Iterator[BankRow]:
+    previous: str | None = None
+    for row in rows:
+        if previous is not None and row.bank_payment_ref < previous:
+            raise OutOfOrder(f"bank rows out of reference order at line {row.line}")
+        previous = row.bank_payment_ref
+        yield row
+
+
+async def _ordered_ledger(rows: AsyncIterable[LedgerRow]) -> AsyncIterator[LedgerRow]:
+    previous: str | None = None
+    async for row in rows:
+        if previous is not None and row.bank_payment_ref <= previous:
+            raise OutOfOrder(
+                f"ledger rows out of reference order at {row.bank_payment_ref!r}"
+                " (does the database collate references by code point?)"
+            )
+        previous = row.bank_payment_ref
+        yield row
+
+
+def classify(pair: Pair, day: date, elsewhere: LedgerRow | None = None) -> list[Break]:
+    """The breaks of one pair; `elsewhere` is the ledger's row of a reference missing on
+    `day` but recorded on another business date."""
+    bank, ledger = pair.bank, pair.ledger
+    if bank is None:
+        assert ledger is not None
+        ref = ledger.bank_payment_ref
+        return [Break(BreakClass.MISSING_AT_BANK, ref, REF, None, ref, None, ledger)]
+    ref = bank.bank_payment_ref
+    if pair.duplicate:
+        at_adapter = ref if ledger is not None else None
+        return [Break(BreakClass.DUPLICATE_AT_BANK, ref, REF, ref, at_adapter, bank, ledger)]
+    if ledger is not None:
+        return _differences(bank, ledger)
+    if elsewhere is None:
+        return [Break(BreakClass.MISSING_AT_ADAPTER, ref, REF, ref, None, bank, None)]
+    other_day = elsewhere.business_date.isoformat()
+    kind = BreakClass.BUSINESS_DATE_MISMATCH
+    return [Break(kind, ref, "business_date", day.isoformat(), other_day, bank, elsewhere)]
+
+
+def _differences(bank: BankRow, ledger: LedgerRow) -> list[Break]:
+    same = bank.amount == ledger.amount and bank.bill_number == ledger.bill_number
+    if same and bank.status is ledger.status:
+        return []  # the common case, first
+    compared = (
+        (BreakClass.AMOUNT_MISMATCH, "amount", bank.amount, ledger.amount),
+        (BreakClass.BILL_MISMATCH, "bill_number", bank.bill_number, ledger.bill_number),
+        (BreakClass.STATUS_MISMATCH, "status", bank.status.value, ledger.status.value),
+    )
+    ref = bank.bank_payment_ref
+    return [
+        Break(kind, ref, field, ours, theirs, bank, ledger)
+        for kind, field, ours, theirs in compared
+        if ours != theirs
+    ]
+
+
+def digest_of(row: BankRow | LedgerRow) -> int:
+    """The row's statement entry digest (contract section 4), as an integer to XOR."""
+    digest = entry_digest(row.bank_payment_ref, row.bill_number, row.amount, row.status)
+    return int.from_bytes(digest)
+
+
+class Tally:
+    """Running Count, Total and Checksum of one side, as the statement defines them."""
+
+    __slots__ = ("_checksum", "count", "total_halalas")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total_halalas = 0
+        self._checksum = 0
+
+    def add(self, row: BankRow | LedgerRow, digest: int) -> None:
+        """Count `row`, whose entry digest (`digest_of`) is `digest`."""
+        self.count += 1
+        if row.status is PaymentStatus.POSTED:
+            self.total_halalas += row.amount_halalas
+        self._checksum ^= digest
+
+    @property
+    def figures(self) -> DayFigures:
+        return DayFigures(self.count, self.total_halalas, self._checksum.to_bytes(DIGEST_SIZE))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    bank: DayFigures
+    adapter: DayFigures
+    break_counts: Mapping[BreakClass, int]  # every class, zeros included
+
+    @property
+    def matched(self) -> bool:
+        return not any(self.break_counts.values())
+
+
+class Reconciliation:
+    """Feeds pairs through `classify` and keeps both sides' figures and the counts."""
+
+    def __init__(self, day: date) -> None:
+        self.day = day
+        self._bank, self._adapter = Tally(), Tally()
+        self._counts: Counter[BreakClass] = Counter()
+
+    def add(self, pair: Pair, elsewhere: LedgerRow | None = None) -> list[Break]:
+        breaks = classify(pair, self.day, elsewhere)
+        for found in breaks:
+            self._counts[found.kind] += 1
+        bank, ledger = pair.bank, None if pair.duplicate else pair.ledger
+        # A pair without breaks is one entry on both sides: one digest serves both.
+        shared = digest_of(bank) if bank is not None and ledger is not None and not breaks else None
+        if bank is not None:
+            self._bank.add(bank, digest_of(bank) if shared is None else shared)
+        if ledger is not None:
+            self._adapter.add(ledger, digest_of(ledger) if shared is None else shared)
+        return breaks
+
+    @property
+    def outcome(self) -> Outcome:
+        counts = {kind: self._counts[kind] for kind in BreakClass}
+        return Outcome(self._bank.figures, self._adapter.figures, counts)

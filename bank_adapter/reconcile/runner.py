@@ -1,0 +1,149 @@
+"""The reconciliation job's shell: files, database and progress around the pure core.
+
+1. Read the settlement file into the external sort (`sorting`), parsing as it goes
+   (`settlement`). Any problem stops the job here, before anything is written.
+2. In one read transaction (one snapshot): stream the day's ledger in reference order
+   (`ledger`), merge-join it with the sorted bank rows and classify (`matching`),
+   writing each break to a scratch file as it is found. References missing on the day
+   are looked up on other dates in batches of `LOOKUP_BATCH` (one query per batch,
+   not per row: a file sent for the wrong date misses every row), the pairs waiting
+   meanwhile, so breaks stay in reference order.
+3. Write the report (stdout or a file) and the CSV from the scratch file (`report`).
+
+Memory is bounded by constants (sort batches, the sort's cache, one cursor batch, one
+lookup batch), never by the size of the day. Scratch space is a temporary directory
+(under TMPDIR) of about twice the settlement file's size, removed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from contextlib import aclosing
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Final, TextIO
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bank_adapter import logging as adapter_logging
+from bank_adapter.reconcile.ledger import day_rows, payments_by_ref
+from bank_adapter.reconcile.matching import LedgerRow, Outcome, Pair, Reconciliation, join
+from bank_adapter.reconcile.progress import Progress, tracked
+from bank_adapter.reconcile.report import (
+    break_record,
+    replacing,
+    report_head,
+    write_csv,
+    write_report,
+)
+from bank_adapter.reconcile.settlement import (
+    MAX_LINE_BYTES,
+    BankRow,
+    Problems,
+    parse_settlement,
+)
+from bank_adapter.reconcile.sorting import SortedSpill
+from bank_adapter.store.repository import Store
+
+LOOKUP_BATCH: Final = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    partner_id: str
+    day: date
+    bank_file: Path
+    out: Path | None = None  # None: stdout
+    csv: Path | None = None
+
+
+async def run_job(job: Job, store: Store, *, stdout: TextIO, stderr: TextIO) -> Outcome:
+    """Reconcile; BadSettlement (before anything is written) if the file is unusable."""
+    with TemporaryDirectory(prefix="bank-adapter-reconcile-") as scratch:
+        breaks = Path(scratch) / "breaks.jsonl"
+        with SortedSpill(Path(scratch)) as spill:
+            _load(job.bank_file, spill, Progress(stderr, "reading  "))
+            total = max(spill.count, 1)
+            progress = Progress(stderr, "comparing")
+            bank_rows = tracked(spill.in_ref_order(), progress, lambda rows: rows / total)
+            with breaks.open("w", encoding="utf-8") as log:
+                outcome = await _compare(job, store, bank_rows, log)
+        _write(job, outcome, breaks, stdout)
+    _log_outcome(job, outcome)
+    return outcome
+
+
+def _load(path: Path, spill: SortedSpill, progress: Progress) -> None:
+    problems = Problems()
+    size = max(path.stat().st_size, 1)
+    with path.open("rb") as raw:
+        lines = iter(partial(raw.readline, MAX_LINE_BYTES + 1), b"")
+        rows = problems.rows(parse_settlement(lines))
+        spill.add(tracked(rows, progress, lambda _rows: raw.tell() / size))
+    problems.check()
+
+
+async def _compare(job: Job, store: Store, bank_rows: Iterable[BankRow], log: TextIO) -> Outcome:
+    reconciliation = Reconciliation(job.day)
+    async with (
+        store.read() as tx,
+        aclosing(day_rows(tx.conn, job.partner_id, job.day)) as ledger,
+        aclosing(join(bank_rows, ledger)) as pairs,
+        aclosing(_looked_up(pairs, tx.conn, job.partner_id)) as looked_up,
+    ):
+        async for pair, elsewhere in looked_up:
+            for found in reconciliation.add(pair, elsewhere):
+                log.write(json.dumps(break_record(found)) + "\n")
+    return reconciliation.outcome
+
+
+async def _looked_up(
+    pairs: AsyncIterator[Pair], conn: AsyncConnection, partner_id: str
+) -> AsyncGenerator[tuple[Pair, LedgerRow | None], None]:
+    """Each pair with the ledger's row of its reference on another date, if it needs one."""
+    waiting: list[Pair] = []
+    async for pair in pairs:
+        waiting.append(pair)
+        if len(waiting) == LOOKUP_BATCH:
+            for looked_up in await _look_up(waiting, conn, partner_id):
+                yield looked_up
+            waiting.clear()
+    for looked_up in await _look_up(waiting, conn, partner_id):
+        yield looked_up
+
+
+async def _look_up(
+    pairs: list[Pair], conn: AsyncConnection, partner_id: str
+) -> list[tuple[Pair, LedgerRow | None]]:
+    refs = [pair.lookup_ref for pair in pairs if pair.lookup_ref is not None]
+    found = await payments_by_ref(conn, partner_id, refs) if refs else {}
+    return [(pair, found.get(pair.lookup_ref or "")) for pair in pairs]
+
+
+def _write(job: Job, outcome: Outcome, breaks: Path, stdout: TextIO) -> None:
+    head = report_head(job.partner_id, job.day, str(job.bank_file), outcome)
+    if job.csv is not None:
+        with breaks.open(encoding="utf-8") as lines, replacing(job.csv) as out:
+            write_csv(out, lines)
+    with breaks.open(encoding="utf-8") as lines:
+        if job.out is None:
+            write_report(stdout, head, lines)
+            return
+        with replacing(job.out) as out:
+            write_report(out, head, lines)
+
+
+def _log_outcome(job: Job, outcome: Outcome) -> None:
+    adapter_logging.get_logger("bank_adapter.reconcile").info(
+        "reconciled",
+        partner=job.partner_id,
+        business_date=job.day.isoformat(),
+        matched=outcome.matched,
+        bank_count=outcome.bank.count,
+        adapter_count=outcome.adapter.count,
+        breaks=sum(outcome.break_counts.values()),
+    )
