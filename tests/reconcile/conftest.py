@@ -81,20 +81,30 @@ def run() -> Run:
     return run_command
 
 
+# On Linux a child's peak RSS starts from its parent's at fork, so a child of pytest
+# (hundreds of MB by then) would report pytest's peak. A small interpreter in between
+# forks the job and reports the job's own peak.
+_MEASURE = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024)
+"""
+
+
 @pytest.fixture(scope="session")
 def peak_rss() -> PeakRss:
-    """peak_rss(args, database) -> exit code and peak RSS in bytes of that child alone
-    (`os.wait4`; RUSAGE_CHILDREN would be the largest of every child so far)."""
+    """peak_rss(args, database) -> exit code and peak RSS in bytes of that job alone."""
 
     def measure(args: Sequence[str], database: Path) -> tuple[int, int]:
-        child = subprocess.Popen(
-            [*COMMAND, *args],
+        result = subprocess.run(
+            [sys.executable, "-c", _MEASURE, *COMMAND, *args],
             env=environment(database),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=True,
         )
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-        return child.returncode, usage.ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
+        code, peak = result.stdout.split()
+        return int(code), int(peak)
 
     return measure
