@@ -10,36 +10,18 @@ database stand for two adapter instances. Plain reads never wait.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from bank_adapter.core.messages import BillStatus, PaymentStatus, ServiceCode
 from bank_adapter.domain.activation import ActivationAttempt
 from bank_adapter.domain.bills import Bill, new_bill_number
-from bank_adapter.store import migrate
 from bank_adapter.store.ledger import NewPayment
 from bank_adapter.store.repository import Store, Tx
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 HELD_S = 0.4
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = Store.open(database_url)
-    await migrate.upgrade(opened.engine)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-async def other_instance(database_url: str, store: Store) -> AsyncIterator[Store]:
-    opened = Store.open(database_url)
-    yield opened
-    await opened.close()
 
 
 def a_bill() -> Bill:

@@ -26,22 +26,6 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 BLOCKED_FOR_S = 0.5
 
 
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = Store.open(database_url)
-    await migrate.upgrade(opened.engine)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture
-async def other_instance(database_url: str, store: Store) -> AsyncIterator[Store]:
-    """A second Store on the same database: its own pool, its own in-process locks."""
-    opened = Store.open(database_url)
-    yield opened
-    await opened.close()
-
-
 async def seqs(store: Store, after: int = 0) -> list[tuple[int, str]]:
     async with store.read() as tx:
         return [(event.seq, event.type) for event in await tx.events(after, 500)]
