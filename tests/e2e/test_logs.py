@@ -11,17 +11,11 @@ import asyncio
 import io
 import json
 import logging
-import os
 import re
 import secrets
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -35,96 +29,17 @@ from bank_adapter.client import PartnerClient, Reply, fetch_adapter_keys
 from bank_adapter.domain.ids import luhn_complete
 from bank_adapter.logging import REDACTED, redact
 from bank_adapter.sandbox import partner_config
+from tests.serving import PARTNERS, ServeProcess
 
-REPO = Path(__file__).resolve().parents[2]
-PARTNERS = REPO / "partners"
-READY_WITHIN_S = 15.0
 PARTNER_PATHS = {"/v1/activations", "/v1/activations/confirm"}
 ISO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 # A UUID; its last group may be masked when ten of its digits look like an ID number.
 UUID_AS_LOGGED = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f*]{12}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def http_status(url: str) -> int:
-    # The URL is always http://127.0.0.1:<port>/..., built here.
-    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
-        status: int = response.status
-        return status
-
-
-@dataclass
-class Server:
-    """`bank-adapter serve` with stderr going to a file (so not a terminal)."""
-
-    workdir: Path
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def stderr_file(self) -> Path:
-        return self.workdir / "serve.stderr"
-
-    def start(self) -> None:
-        script = Path(sys.executable).with_name("bank-adapter")
-        command = [str(script)] if script.exists() else [sys.executable, "-m", "bank_adapter.cli"]
-        environ = {name: value for name, value in os.environ.items() if "BANK_ADAPTER" not in name}
-        environ |= {
-            "BANK_ADAPTER_SANDBOX": "1",
-            "BANK_ADAPTER_ADMIN_TOKEN": self.token,
-            "BANK_ADAPTER_PORT": str(self.port),
-            "BANK_ADAPTER_HOST": "127.0.0.1",
-            "BANK_ADAPTER_DATABASE_URL": f"sqlite:///{self.workdir / 'a.db'}",
-            "BANK_ADAPTER_PARTNERS_DIR": str(PARTNERS),
-            "BANK_ADAPTER_VAR_DIR": str(self.workdir / "var"),
-            "BANK_ADAPTER_FEES_FILE": str(REPO / "fees.toml"),
-        }
-        with self.stderr_file.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                [*command, "serve"], env=environ, cwd=self.workdir,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-            )  # fmt: skip
-        deadline = time.monotonic() + READY_WITHIN_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.process = None
-                raise AssertionError(f"serve exited early:\n{self.stderr_file.read_text()}")
-            try:
-                if http_status(self.url + "/healthz") == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise AssertionError(f"/healthz did not answer 200 within {READY_WITHIN_S} s")
-
-    def stop(self) -> int | None:
-        if self.process is None:
-            return None
-        self.process.terminate()
-        try:
-            returncode = self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            returncode = self.process.wait()
-        self.process = None
-        return returncode
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = Server(tmp_path_factory.mktemp("logs"))
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    running = ServeProcess(tmp_path_factory.mktemp("logs"))
     try:
         running.start()
         yield running
@@ -154,7 +69,7 @@ def new_mobile() -> str:
 
 
 class Driver:
-    def __init__(self, server: Server, http: aiohttp.ClientSession, keys: Any) -> None:
+    def __init__(self, server: ServeProcess, http: aiohttp.ClientSession, keys: Any) -> None:
         self.server = server
         self.http = http
         self.keys = keys
@@ -268,7 +183,7 @@ class Driver:
             assert sock.recv(64).startswith(b"HTTP/1.")
 
 
-async def drive(server: Server) -> Secrets:
+async def drive(server: ServeProcess) -> Secrets:
     async with aiohttp.ClientSession() as http:
         driver = Driver(server, http, await fetch_adapter_keys(server.url, http))
         await driver.otp_flow("RJHI")
@@ -280,14 +195,14 @@ async def drive(server: Server) -> Secrets:
 
 
 @pytest.fixture(scope="module")
-def drove(server: Server) -> Secrets:
+def drove(server: ServeProcess) -> Secrets:
     return asyncio.run(drive(server))
 
 
 @pytest.fixture(scope="module")
-def log_text(server: Server, drove: Secrets) -> str:
+def log_text(server: ServeProcess, drove: Secrets) -> str:
     assert server.stop() == 0
-    return server.stderr_file.read_text(encoding="utf-8")
+    return server.log.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -315,7 +230,7 @@ def test_no_full_id_number_anywhere(log_text: str, drove: Secrets) -> None:
     assert leaked == []
 
 
-def test_no_admin_token(log_text: str, server: Server) -> None:
+def test_no_admin_token(log_text: str, server: ServeProcess) -> None:
     assert server.token not in log_text
 
 

@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
-import signal
 import subprocess
-import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -39,10 +35,9 @@ from bank_adapter.domain.ids import luhn_complete
 from bank_adapter.sandbox import partner_config
 from bank_adapter.store import migrate
 from bank_adapter.store.repository import Store
-from tests.pg import PgCluster, free_port
+from tests.pg import PgCluster
+from tests.serving import PARTNERS, ServeProcess, bank_adapter_command, clean_environ
 
-REPO = Path(__file__).resolve().parents[2]
-PARTNERS = REPO / "partners"
 READY_WITHIN_S = 30.0
 ROUNDS, REQUESTS_PER_ROUND = 30, 10
 # One JSON/JWS, one XML/XML-DSig and one HTTP-signature sandbox bank, taking turns.
@@ -50,90 +45,11 @@ BANKS = ("RJHI", "NCBK", "RIBL")
 PAYMENTS, STATUS = "/v1/payments", "/v1/payments/status"
 
 
-def bank_adapter_command(*args: str) -> list[str]:
-    script = Path(sys.executable).with_name("bank-adapter")
-    if script.exists():
-        return [str(script), *args]
-    return [sys.executable, "-m", "bank_adapter.cli", *args]
-
-
-def clean_environ() -> dict[str, str]:
-    return {name: value for name, value in os.environ.items() if "BANK_ADAPTER" not in name}
-
-
-@dataclass
-class Adapter:
-    """One `bank-adapter serve` process."""
-
-    name: str
-    workdir: Path
-    environ: dict[str, str]
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return self.workdir / f"{self.name}.stderr"
-
-    def start(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        env = self.environ | {
-            "BANK_ADAPTER_PORT": str(self.port),
-            "BANK_ADAPTER_VAR_DIR": str(self.workdir / "var"),
-        }
-        with self.log.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                bank_adapter_command("serve"),
-                env=env,
-                cwd=self.workdir,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
-
-    def wait_until_healthy(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + READY_WITHIN_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"{self.name} exited early:\n{self.stderr()}")
-            try:
-                # Always http://127.0.0.1:<port>/healthz, built here.
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"{self.name}: /healthz not 200 within {READY_WITHIN_S} s")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-    def stderr(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def log_events(self, event: str) -> int:
-        return sum(1 for line in self.log.read_text().splitlines() if f'"{event}"' in line)
-
-
 @dataclass
 class Pair:
     """Two adapters on one database, and what a test needs to talk to them."""
 
-    adapters: tuple[Adapter, Adapter]
+    adapters: tuple[ServeProcess, ServeProcess]
     database_url: str
     token: str
 
@@ -146,12 +62,8 @@ def shared_environ(workdir: Path, database_url: str, token: str) -> dict[str, st
     """What makes two processes one service: database, keys, secrets."""
     signing_key = workdir / "adapter-signing.key.pem"
     signing_key.write_bytes(private_pem(generate("EC-P256")))
-    return clean_environ() | {
+    return {
         "BANK_ADAPTER_DATABASE_URL": database_url,
-        "BANK_ADAPTER_SANDBOX": "1",
-        "BANK_ADAPTER_PARTNERS_DIR": str(PARTNERS),
-        "BANK_ADAPTER_FEES_FILE": str(REPO / "fees.toml"),
-        "BANK_ADAPTER_HOST": "127.0.0.1",
         "BANK_ADAPTER_ADMIN_TOKEN": token,
         "BANK_ADAPTER_OTP_KEY": secrets.token_hex(32),
         "BANK_ADAPTER_SIGNING_KEY": str(signing_key),
@@ -165,10 +77,13 @@ def pair(pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Ite
     database = pg_cluster.new_database()  # empty: both instances migrate it at start-up
     token = secrets.token_urlsafe(24)
     environ = shared_environ(workdir, pg_cluster.url(database), token)
-    adapters = (Adapter("one", workdir / "one", environ), Adapter("two", workdir / "two", environ))
+    adapters = (
+        ServeProcess(workdir / "one", environ, "one"),
+        ServeProcess(workdir / "two", environ, "two"),
+    )
     try:
         for adapter in adapters:
-            adapter.start()
+            adapter.start(wait=False)  # both at once: they race to migrate
         for adapter in adapters:
             adapter.wait_until_healthy()
         yield Pair(adapters, pg_cluster.url(database), token)

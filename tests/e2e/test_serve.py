@@ -8,19 +8,14 @@ left before the crash must come back byte for byte, and nothing must happen twic
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -32,125 +27,20 @@ from bank_adapter.client import PartnerClient, Reply, fetch_adapter_keys
 from bank_adapter.core.messages import ActivationRequest
 from bank_adapter.domain.ids import luhn_complete
 from bank_adapter.sandbox import partner_config
+from tests.serving import (
+    PARTNERS,
+    ServeProcess,
+    bank_adapter_command,
+    clean_environ,
+    http_status,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-PARTNERS = REPO / "partners"
-READY_WITHIN_S = 15.0
 ACTIVATIONS = "/v1/activations"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def bank_adapter_command(*args: str) -> list[str]:
-    """The installed `bank-adapter` script, as an operator would type it."""
-    script = Path(sys.executable).with_name("bank-adapter")
-    if script.exists():
-        return [str(script), *args]
-    return [sys.executable, "-m", "bank_adapter.cli", *args]
-
-
-def http_status(url: str) -> int:
-    # The URL is always http://127.0.0.1:<port>/..., built here.
-    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
-        status: int = response.status
-        return status
-
-
-def clean_environ() -> dict[str, str]:
-    return {name: value for name, value in os.environ.items() if "BANK_ADAPTER" not in name}
-
-
-@dataclass
-class Server:
-    """`bank-adapter serve` on `workdir`'s database; restartable after a crash."""
-
-    workdir: Path
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    logs: list[Path] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def environ(self) -> dict[str, str]:
-        return clean_environ() | {
-            "BANK_ADAPTER_SANDBOX": "1",
-            "BANK_ADAPTER_ADMIN_TOKEN": self.token,
-            "BANK_ADAPTER_PORT": str(self.port),
-            "BANK_ADAPTER_HOST": "127.0.0.1",
-            "BANK_ADAPTER_DATABASE_URL": f"sqlite:///{self.workdir / 'a.db'}",
-            "BANK_ADAPTER_PARTNERS_DIR": str(PARTNERS),
-            "BANK_ADAPTER_VAR_DIR": str(self.workdir / "var"),
-            "BANK_ADAPTER_FEES_FILE": str(REPO / "fees.toml"),
-        }
-
-    def start(self) -> None:
-        assert self.process is None, "already running"
-        log = self.workdir / f"serve-{len(self.logs) + 1}.stderr"
-        self.logs.append(log)
-        with log.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                bank_adapter_command("serve"),
-                env=self.environ(),
-                cwd=self.workdir,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
-        self._wait_until_healthy()
-
-    def _wait_until_healthy(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + READY_WITHIN_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.process = None
-                raise AssertionError(f"serve exited early:\n{self.stderr()}")
-            try:
-                if http_status(self.url + "/healthz") == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise AssertionError(f"/healthz did not answer 200 within {READY_WITHIN_S} s")
-
-    def kill_now(self) -> None:
-        """SIGKILL, without waiting: callable from inside an event loop callback."""
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-
-    def reap(self) -> int:
-        assert self.process is not None
-        returncode = self.process.wait(timeout=10)
-        self.process = None
-        return returncode
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-    def stderr(self) -> str:
-        return "".join(log.read_text(errors="replace") for log in self.logs)[-4000:]
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = Server(tmp_path_factory.mktemp("serve"))
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    running = ServeProcess(tmp_path_factory.mktemp("serve"))
     try:
         running.start()
         yield running
@@ -159,8 +49,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def crash_server(tmp_path: Path) -> Iterator[Server]:
-    running = Server(tmp_path)
+def crash_server(tmp_path: Path) -> Iterator[ServeProcess]:
+    running = ServeProcess(tmp_path)
     try:
         running.start()
         yield running
@@ -171,12 +61,12 @@ def crash_server(tmp_path: Path) -> Iterator[Server]:
 # --- the running service, seen from outside -------------------------------------------------
 
 
-def test_healthz_answers_without_credentials(server: Server) -> None:
+def test_healthz_answers_without_credentials(server: ServeProcess) -> None:
     assert http_status(server.url + "/healthz") == 200
 
 
 @pytest.mark.parametrize("run", [1, 2])
-def test_demo_passes_every_step(server: Server, run: int) -> None:
+def test_demo_passes_every_step(server: ServeProcess, run: int) -> None:
     # Run twice: the demo registers fresh accounts, so it passes again on the same sandbox.
     args = ["--url", server.url, "--admin-token", server.token, "--partners-dir", str(PARTNERS)]
     done = subprocess.run(
@@ -214,7 +104,7 @@ class Sent:
 
 
 @asynccontextmanager
-async def rjhi(server: Server) -> AsyncIterator[tuple[PartnerClient, aiohttp.ClientSession]]:
+async def rjhi(server: ServeProcess) -> AsyncIterator[tuple[PartnerClient, aiohttp.ClientSession]]:
     """A fresh connection pool per server life: no keep-alive into a killed process."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         keys = await fetch_adapter_keys(server.url, http)
@@ -222,14 +112,16 @@ async def rjhi(server: Server) -> AsyncIterator[tuple[PartnerClient, aiohttp.Cli
         yield PartnerClient(server.url, config, adapter_keys=keys, session=http), http
 
 
-async def admin(http: aiohttp.ClientSession, server: Server, method: str, path: str) -> Any:
+async def admin(http: aiohttp.ClientSession, server: ServeProcess, method: str, path: str) -> Any:
     headers = {"Authorization": f"Bearer {server.token}"}
     async with http.request(method, server.url + path, headers=headers) as response:
         assert response.status == 200, await response.text()
         return await response.json()
 
 
-async def register(http: aiohttp.ClientSession, server: Server, taken: set[str]) -> tuple[str, str]:
+async def register(
+    http: aiohttp.ClientSession, server: ServeProcess, taken: set[str]
+) -> tuple[str, str]:
     id_number = luhn_complete("1" + "".join(secrets.choice("0123456789") for _ in range(8)))
     while id_number in taken:
         id_number = luhn_complete("1" + "".join(secrets.choice("0123456789") for _ in range(8)))
@@ -255,13 +147,13 @@ def signed_activation(client: PartnerClient, id_number: str, mobile: str, channe
     return Sent(body, headers, id_number, mobile, channel)
 
 
-async def events(http: aiohttp.ClientSession, server: Server) -> list[dict[str, Any]]:
+async def events(http: aiohttp.ClientSession, server: ServeProcess) -> list[dict[str, Any]]:
     page = await admin(http, server, "GET", "/internal/v1/events?limit=500")
     found: list[dict[str, Any]] = page["events"]
     return found
 
 
-async def sms_count(http: aiohttp.ClientSession, server: Server, mobile: str) -> int:
+async def sms_count(http: aiohttp.ClientSession, server: ServeProcess, mobile: str) -> int:
     outbox = await admin(http, server, "GET", f"/internal/v1/sms?mobile={quote(mobile)}")
     return len(outbox["messages"])
 
@@ -273,7 +165,7 @@ def assert_same_answer(again: Reply, first: Reply) -> None:
 
 
 async def test_answers_given_before_kill_9_are_replayed_byte_for_byte(
-    crash_server: Server,
+    crash_server: ServeProcess,
 ) -> None:
     server = crash_server
     taken: set[str] = set()
@@ -313,7 +205,7 @@ KILL_AFTER_ANSWERS = 5
 
 
 async def test_kill_9_during_load_loses_no_answer_and_doubles_nothing(
-    crash_server: Server,
+    crash_server: ServeProcess,
 ) -> None:
     server = crash_server
     taken: set[str] = set()

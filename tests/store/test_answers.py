@@ -22,7 +22,9 @@ def answer(body: bytes) -> StoredAnswer:
 
 @pytest.mark.parametrize("size", [10, COMPRESS_ABOVE, COMPRESS_ABOVE + 1, 1_000_000])
 async def test_answers_round_trip_exactly(store, size):
-    entries = [{"bankPaymentRef": f"R{n:08d}", "amount": f"{n % 997}.00"} for n in range(size // 20 + 1)]
+    entries = [
+        {"bankPaymentRef": f"R{n:08d}", "amount": f"{n % 997}.00"} for n in range(size // 20 + 1)
+    ]
     body = json.dumps(entries).encode()[:size]
 
     async with store.write() as tx:
