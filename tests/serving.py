@@ -53,7 +53,7 @@ class ServeProcess:
     workdir: Path
     settings: dict[str, str] = field(default_factory=dict)
     name: str = "serve"
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    token: str = field(default_factory=lambda: secrets.token_hex(24))
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     logs: list[Path] = field(default_factory=list)

@@ -68,7 +68,7 @@ def test_healthz_answers_without_credentials(server: ServeProcess) -> None:
 @pytest.mark.parametrize("run", [1, 2])
 def test_demo_passes_every_step(server: ServeProcess, run: int) -> None:
     # Run twice: the demo registers fresh accounts, so it passes again on the same sandbox.
-    args = ["--url", server.url, "--admin-token", server.token, "--partners-dir", str(PARTNERS)]
+    args = ["--url", server.url, f"--admin-token={server.token}", "--partners-dir", str(PARTNERS)]
     done = subprocess.run(
         bank_adapter_command("demo", *args),
         env=clean_environ(),
