@@ -39,7 +39,6 @@ from bank_adapter.core.httpsig import (
 )
 from bank_adapter.core.keys import (
     PrivateKeyObject,
-    PublicKey,
     PublicKeyObject,
     SigningKey,
     public_pem,
@@ -47,6 +46,7 @@ from bank_adapter.core.keys import (
 from bank_adapter.core.signing import VerifyPolicy
 from bank_adapter.core.wire import WireRequest
 from bank_adapter.errors import AdapterError, Code
+from tests.keyring import partner_keys, partner_policy
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 CREATED = int(NOW.timestamp())
@@ -63,22 +63,9 @@ PROFILE = HttpSigProfile()
 CONTRACT_IDS = tuple(f'"{name}"' for name in REQUEST_COMPONENTS)
 
 
-def _generate(kind: str) -> PrivateKeyObject:
-    if kind == "RSA":  # 2048 bits: the shortest the adapter accepts, and quick to make
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if kind == "EC-P256":
-        return ec.generate_private_key(ec.SECP256R1())
-    return ed25519.Ed25519PrivateKey.generate()
-
-
 @pytest.fixture(scope="module")
 def keys() -> dict[str, SigningKey]:
-    """The partner's key of each kind, and another partner's EC key."""
-    made = {
-        kind: SigningKey(f"rjhi-{kind.lower()}", _generate(kind)) for kind in set(KIND_OF.values())
-    }
-    made["other"] = SigningKey("ncbk-ec-p256", _generate("EC-P256"))
-    return made
+    return partner_keys()
 
 
 def _policy(
@@ -87,13 +74,7 @@ def _policy(
     now: datetime = NOW,
     not_after: datetime | None = None,
 ) -> VerifyPolicy:
-    """RJHI's policy: its own three keys, never the other partner's."""
-    registered = {
-        key.kid: PublicKey(key.kid, key.private_key.public_key(), not_after)
-        for name, key in keys.items()
-        if name != "other"
-    }
-    return VerifyPolicy(registered, algorithms, now)
+    return partner_policy(keys, algorithms, now, not_after)
 
 
 def _key_for(keys: Mapping[str, SigningKey], alg: str) -> SigningKey:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
@@ -40,6 +40,7 @@ from bank_adapter.core.keys import (
 from bank_adapter.core.signing import VerifyPolicy
 from bank_adapter.core.wire import WireRequest
 from bank_adapter.errors import AdapterError, Code
+from tests.keyring import partner_keys, partner_policy, quick_key
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 PATH = "/v1/payments"
@@ -49,22 +50,9 @@ KIND_OF = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC-P256", "EdDSA": "Ed25519
 PROFILE = JwsProfile()
 
 
-def _generate(kind: str) -> PrivateKeyObject:
-    if kind == "RSA":  # 2048 bits: the shortest the adapter accepts, and quick to make
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if kind == "EC-P256":
-        return ec.generate_private_key(ec.SECP256R1())
-    return ed25519.Ed25519PrivateKey.generate()
-
-
 @pytest.fixture(scope="module")
 def keys() -> dict[str, SigningKey]:
-    """The partner's key of each kind, and another partner's EC key."""
-    made = {
-        kind: SigningKey(f"rjhi-{kind.lower()}", _generate(kind)) for kind in set(KIND_OF.values())
-    }
-    made["other"] = SigningKey("ncbk-ec-p256", _generate("EC-P256"))
-    return made
+    return partner_keys()
 
 
 def _policy(
@@ -73,13 +61,7 @@ def _policy(
     now: datetime = NOW,
     not_after: datetime | None = None,
 ) -> VerifyPolicy:
-    """RJHI's policy: its own three keys, never the other partner's."""
-    registered = {
-        key.kid: PublicKey(key.kid, key.private_key.public_key(), not_after)
-        for name, key in keys.items()
-        if name != "other"
-    }
-    return VerifyPolicy(registered, algorithms, now)
+    return partner_policy(keys, algorithms, now, not_after)
 
 
 def _key_for(keys: Mapping[str, SigningKey], alg: str) -> SigningKey:
@@ -292,7 +274,7 @@ def test_request_without_htm_or_htu(keys: dict[str, SigningKey], member: str) ->
 
 def test_embedded_jwk_is_never_used_to_verify(keys: dict[str, SigningKey]) -> None:
     # An attacker signs with its own key, embeds that key, and names the partner's kid.
-    attacker = _generate("EC-P256")
+    attacker = quick_key("EC-P256")
     embedded = jwk(PublicKey("attacker", attacker.public_key()))
     header = _request_header(
         keys["EC-P256"], "ES256", jwk=embedded, jku="https://evil.example/jwks"
@@ -301,7 +283,7 @@ def test_embedded_jwk_is_never_used_to_verify(keys: dict[str, SigningKey]) -> No
 
 
 def test_embedded_jwk_without_kid_finds_no_key(keys: dict[str, SigningKey]) -> None:
-    attacker = _generate("EC-P256")
+    attacker = quick_key("EC-P256")
     embedded = jwk(PublicKey("attacker", attacker.public_key()))
     header = {"alg": "ES256", "htm": "POST", "htu": PATH, "jwk": embedded}
     assert _code(_request(_forge(header, attacker)), _policy(keys)) is Code.UNKNOWN_KEY
