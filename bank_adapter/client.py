@@ -83,6 +83,15 @@ class Reply:
         return 200 <= self.status < 300
 
     @property
+    def in_reply_to(self) -> str | None:
+        """The MessageId the answer says it answers (absent on some errors)."""
+        if self.message is not None:
+            value = getattr(self.message, "in_reply_to", None)
+        else:
+            value = self.error.get("inReplyTo")
+        return str(value) if value is not None else None
+
+    @property
     def code(self) -> str | None:
         value = self.error.get("code") if self.error else None
         return str(value) if value is not None else None
@@ -277,7 +286,15 @@ class PartnerClient:
         return codec_json.encode_json(message)
 
     async def send(self, path: str, message: BaseModel) -> Reply:
-        return await self.send_body(path, self.encode(path, message))
+        """Send a message; the answer must be signed by the adapter and be about it."""
+        reply = await self.send_body(path, self.encode(path, message))
+        sent = str(getattr(message, "message_id", ""))
+        answered = reply.in_reply_to
+        # An answer whose InReplyTo names another message is someone else's (a proxy's
+        # cache, a mixed-up connection): a signature alone does not tie it to this one.
+        if answered is not None and answered != sent:
+            raise UnverifiedReply(f"the answer is to message {answered}, not {sent}")
+        return reply
 
     def sign(
         self, path: str, body: bytes, *, now: datetime | None = None
@@ -311,7 +328,8 @@ class PartnerClient:
     def verify(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
         content_type = headers.get("content-type", "").split(";")[0].strip()
         profile = self.profile
-        if content_type == "application/problem+json" and self.config.signature == "xmldsig":
+        unknown_partner_answer = "x-jws-signature" in headers and "signature" not in headers
+        if content_type == "application/problem+json" and unknown_partner_answer:
             profile = profile_for("jws")  # errors for unknown partners are JWS-signed JSON
         policy = VerifyPolicy(self.adapter_keys, RESPONSE_ALGORITHMS, self.clock())
         try:

@@ -89,6 +89,26 @@ def test_partners() -> dict[str, TestPartner]:
             _key("EC-P256", "limt-1"),
             "[rate_limit]\nrequests_per_second = 1\nburst = 2\n",
         ),
+        # Refused before their signature is read, yet answered in their own profile.
+        TestPartner(
+            "XSUS",
+            "xml",
+            "xmldsig",
+            "ECDSA-SHA256",
+            _key("EC-P256", "xsus-1"),
+            "suspended = true\n",
+        ),
+        TestPartner(
+            "HSUS", "json", "http-sig", "ed25519", _key("Ed25519", "hsus-1"), "suspended = true\n"
+        ),
+        TestPartner(
+            "XLIM",
+            "xml",
+            "http-sig",
+            "ecdsa-p256-sha256",
+            _key("EC-P256", "xlim-1"),
+            "[rate_limit]\nrequests_per_second = 1\nburst = 2\n",
+        ),
     ]
     return {partner.id: partner for partner in partners}
 

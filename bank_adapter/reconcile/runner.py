@@ -90,7 +90,7 @@ def _load(path: Path, spill: SortedSpill, progress: Progress) -> None:
 async def _compare(job: Job, store: Store, bank_rows: Iterable[BankRow], log: TextIO) -> Outcome:
     reconciliation = Reconciliation(job.day)
     async with (
-        store.read() as tx,
+        store.read(snapshot=True) as tx,
         aclosing(day_rows(tx.conn, job.partner_id, job.day)) as ledger,
         aclosing(join(bank_rows, ledger)) as pairs,
         aclosing(_looked_up(pairs, tx.conn, job.partner_id)) as looked_up,

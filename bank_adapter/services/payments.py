@@ -13,11 +13,17 @@ from bank_adapter.core import messages as wire
 from bank_adapter.core.messages import BillStatus, PaymentStatus
 from bank_adapter.core.money import from_halalas, to_halalas
 from bank_adapter.domain.bills import bill_number_valid, check_payable
-from bank_adapter.domain.payments import PaymentTerms, business_date, check_retry, check_reversible
+from bank_adapter.domain.payments import (
+    PaymentTerms,
+    business_date,
+    check_retry,
+    check_reversible,
+    day_is_final,
+)
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.services.context import CallContext
 from bank_adapter.store.ledger import NewPayment, Payment
-from bank_adapter.store.repository import DuplicateKey, Tx
+from bank_adapter.store.repository import DecideAgain, Tx
 
 
 async def notify(ctx: CallContext, tx: Tx, msg: wire.PaymentNotification) -> wire.PaymentAck:
@@ -47,8 +53,12 @@ async def notify(ctx: CallContext, tx: Tx, msg: wire.PaymentNotification) -> wir
         ctx.now,
     )
     if not await tx.move_bill(msg.bill_number, BillStatus.UNPAID, BillStatus.PAID, ctx.now):
-        raise DuplicateKey("the bill changed under this transaction")
+        raise DecideAgain("the bill changed under this transaction")
     figures = await tx.day_figures(ctx.partner.id, day, lock=True)
+    if business_date(ctx.clock(), ctx.partner.cutoff) != day:
+        # The day's row was waited for past the cut-off: its statement may already say
+        # Final, so decide again with the time now (it lands on the next date).
+        raise DecideAgain("the business date turned while waiting for the day's figures")
     await tx.save_day_figures(ctx.partner.id, day, figures.post(payment.entry))
     await tx.add_event("PAYMENT_POSTED", event_data(payment), ctx.now)
     return ack(ctx, payment)
@@ -58,10 +68,13 @@ async def reverse(ctx: CallContext, tx: Tx, msg: wire.PaymentReversal) -> wire.P
     payment = await find_payment(ctx, tx, msg.bank_payment_ref)
     check_reversible(payment.status, payment.business_date, ctx.partner.cutoff, ctx.now)
     if not await tx.reverse_payment(payment.seq, msg.reason, ctx.now):
-        raise DuplicateKey("the payment changed under this transaction")
+        raise DecideAgain("the payment changed under this transaction")
     if not await tx.move_bill(payment.bill_number, BillStatus.PAID, BillStatus.UNPAID, ctx.now):
-        raise DuplicateKey("the bill changed under this transaction")
+        raise DecideAgain("the bill changed under this transaction")
     figures = await tx.day_figures(ctx.partner.id, payment.business_date, lock=True)
+    if day_is_final(payment.business_date, ctx.partner.cutoff, ctx.clock()):
+        # Waited past the cut-off: decided again, the answer is REVERSAL_WINDOW_CLOSED.
+        raise DecideAgain("the reversal window closed while waiting for the day's figures")
     await tx.save_day_figures(ctx.partner.id, payment.business_date, figures.reverse(payment.entry))
     reversed_payment = _with_status(payment, PaymentStatus.REVERSED)
     await tx.add_event("PAYMENT_REVERSED", event_data(reversed_payment), ctx.now)

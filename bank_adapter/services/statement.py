@@ -27,7 +27,10 @@ async def statement(ctx: CallContext, tx: Tx, msg: wire.StatementRequest) -> wir
         after, snapshot = payment_seq(cursor.after_payment_id), int(cursor.snapshot)
     rows = await tx.day_page(ctx.partner.id, day, after, snapshot, page_size + 1)
     page, more = rows[:page_size], len(rows) > page_size
-    figures = await tx.day_figures(ctx.partner.id, day)
+    final = day_is_final(day, ctx.partner.cutoff, ctx.now)
+    # A final day's figures are read under the day's row lock, so a payment or reversal
+    # decided just before the cut-off and still committing is in them, or refused.
+    figures = await tx.day_figures(ctx.partner.id, day, lock=final)
     next_token = (
         encode_page_token(
             ctx.page_token_key,
@@ -41,7 +44,7 @@ async def statement(ctx: CallContext, tx: Tx, msg: wire.StatementRequest) -> wir
     )
     return wire.Statement(
         business_date=day,
-        final=day_is_final(day, ctx.partner.cutoff, ctx.now),
+        final=final,
         count=figures.count,
         total=from_halalas(figures.total_halalas),
         entries=[_entry(payment) for payment in page],

@@ -106,11 +106,19 @@ class LedgerQueries(TxBase):
     async def move_bill(
         self, bill_number: str, old: BillStatus, new: BillStatus, now: datetime
     ) -> bool:
-        """`old` -> `new`; False if the bill was not in `old` (someone else moved it)."""
+        """`old` -> `new`; False if the bill was not in `old` (someone else moved it).
+
+        A bill leaving UNPAID gives up its open-quote slot: the same quote may then issue
+        a new bill, and this one, if its payment is reversed, returns to UNPAID without
+        colliding with it.
+        """
+        values: dict[str, object] = {"status": new.value, "updated_at": now}
+        if old is BillStatus.UNPAID:
+            values["quote_key"] = None
         result = await self.conn.execute(
             update(t.bills)
             .where(t.bills.c.bill_number == bill_number, t.bills.c.status == old.value)
-            .values(status=new.value, updated_at=now)
+            .values(**values)
         )
         return bool(result.rowcount == 1)
 

@@ -35,9 +35,9 @@ from bank_adapter.domain.ids import IdType
 from bank_adapter.store import tables as t
 from bank_adapter.store.engine import READ_ONLY, create_engine
 from bank_adapter.store.ledger import LedgerQueries
-from bank_adapter.store.txbase import DuplicateKey
+from bank_adapter.store.txbase import DecideAgain, DuplicateKey
 
-__all__ = ["DuplicateKey", "Event", "Sms", "Store", "StoredAnswer", "Tx"]
+__all__ = ["DecideAgain", "DuplicateKey", "Event", "Sms", "Store", "StoredAnswer", "Tx"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +94,14 @@ class Store:
         return self._write_lock if self._write_lock is not None else contextlib.nullcontext()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[Tx]:
+    async def read(self, *, snapshot: bool = False) -> AsyncIterator[Tx]:
+        """A read-only transaction; with `snapshot`, every statement in it sees the same
+        committed state (PostgreSQL REPEATABLE READ; an SQLite read already does)."""
         async with self.engine.connect() as conn:
-            conn = await conn.execution_options(**{READ_ONLY: True})
+            options: dict[str, object] = {READ_ONLY: True}
+            if snapshot and conn.dialect.name == "postgresql":
+                options["isolation_level"] = "REPEATABLE READ"
+            conn = await conn.execution_options(**options)
             async with conn.begin():
                 tx = Tx(conn)
                 yield tx

@@ -30,7 +30,12 @@ REFERENCE_LOCK_CLASS = 1
 SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
-class DuplicateKey(Exception):
+class DecideAgain(Exception):
+    """What a decision rested on changed before it could commit: roll the transaction
+    back whole and decide again on what is there now."""
+
+
+class DuplicateKey(DecideAgain):
     """A unique constraint refused the write: someone else got there first."""
 
 

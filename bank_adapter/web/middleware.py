@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bank_adapter.core.messages import OPERATIONS
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.web import replies
-from bank_adapter.web.partner_api import to_aiohttp
+from bank_adapter.web.partner_api import UNAVAILABLE, to_aiohttp
 from bank_adapter.web.runtime import RUNTIME
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -76,6 +77,12 @@ async def _answer_errors(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     except AdapterError as err:
         return to_aiohttp(replies.unsigned_problem(err.code, err.detail, rt.clock()))
+    except (SQLAlchemyError, OSError) as exc:
+        # The internal API's storage is down: nothing was recorded, safe to retry.
+        log.error("storage_unavailable", error=type(exc).__name__)
+        return to_aiohttp(
+            replies.unsigned_problem(UNAVAILABLE.code, UNAVAILABLE.detail, rt.clock())
+        )
     except web.HTTPException as exc:
         routing = AdapterError(_ROUTING_CODES.get(exc.status, Code.NOT_FOUND), exc.reason)
         return to_aiohttp(replies.failure(rt, None, routing, None, rt.clock()))

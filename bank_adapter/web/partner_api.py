@@ -45,7 +45,7 @@ from bank_adapter.core.xmlparse import parse_xml
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.partners import Partner
 from bank_adapter.services.context import CallContext
-from bank_adapter.store.repository import DuplicateKey, StoredAnswer, Tx
+from bank_adapter.store.repository import DecideAgain, StoredAnswer, Tx
 from bank_adapter.web import replies
 from bank_adapter.web.runtime import RUNTIME, Runtime
 
@@ -119,8 +119,10 @@ async def _process(
     rt: Runtime, route: Route, request: web.Request, exchange: _Exchange
 ) -> WireResponse:
     partner = _partner(rt, request)
+    # Known from here on: every error below is answered in this partner's own profile.
     exchange.partner = partner
     structlog.contextvars.bind_contextvars(partner=partner.id)
+    _admit(rt, partner)
     if request.method != "POST":
         raise AdapterError(Code.METHOD_NOT_ALLOWED, "partner operations are POST")
     body = await _read_body(request, rt.settings.max_body_bytes)
@@ -149,13 +151,16 @@ def _partner(rt: Runtime, request: web.Request) -> Partner:
     partner = rt.partners.get(partner_id)
     if partner is None:
         raise AdapterError(Code.UNKNOWN_PARTNER, "X-Partner-Id names no registered partner")
+    return partner
+
+
+def _admit(rt: Runtime, partner: Partner) -> None:
     if partner.suspended:
         raise AdapterError(Code.PARTNER_SUSPENDED, "this partner is suspended")
     if partner.rate_limit is not None:
         wait = rt.limiter.retry_after(partner.id, partner.rate_limit, time.monotonic())
         if wait is not None:
             raise AdapterError(Code.RATE_LIMITED, "request rate limit reached", retry_after=wait)
-    return partner
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
@@ -222,7 +227,7 @@ async def _answer(rt: Runtime, route: Route, draft: _Draft, exchange: _Exchange)
     for _ in range(DECIDE_ATTEMPTS):
         try:
             return await _decide_and_record(rt, route, draft, message_id, exchange)
-        except DuplicateKey as exc:
+        except DecideAgain as exc:
             # A concurrent transaction committed first (same MessageId, same payment,
             # same bill): this one rolled back whole; decide again on what is there now.
             log.info("decided_again", reason=str(exc)[:200])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bank_adapter.clock import Clock
 from bank_adapter.core.httpsig import HttpSigProfile
@@ -101,9 +102,22 @@ def load_signing_key(settings: Settings) -> SigningKey:
         if not path.exists():
             _write_secret(path, private_pem(generate("EC-P256")))
     try:
-        return SigningKey(settings.signing_kid, load_private_pem(path.read_bytes()))
+        key = SigningKey(settings.signing_kid, load_private_pem(path.read_bytes()))
     except OSError as exc:
         raise SettingsError(f"BANK_ADAPTER_SIGNING_KEY: cannot read {path}: {exc}") from exc
+    # Every profile must be able to answer with it: XML-DSig has no Ed25519.
+    if not _adapter_key_ok(key):
+        raise SettingsError(
+            f"BANK_ADAPTER_SIGNING_KEY: {path} must be EC P-256 (recommended) or RSA 2048+"
+        )
+    return key
+
+
+def _adapter_key_ok(key: SigningKey) -> bool:
+    private = key.private_key
+    if isinstance(private, rsa.RSAPrivateKey):
+        return private.key_size >= 2048
+    return key.kind == "EC-P256"
 
 
 def load_otp_key(settings: Settings) -> bytes:

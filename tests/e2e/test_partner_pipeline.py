@@ -76,9 +76,13 @@ async def test_unknown_partner_for_an_xml_bank_is_still_a_signed_json_problem(se
     assert_jws_signed_problem(service, status, reply_headers, reply, "UNKNOWN_PARTNER")
 
 
-async def test_suspended_partner(service):
-    reply = await service.client("SUSP").send(PATH, activation(service.client("SUSP")))
+@pytest.mark.parametrize("partner_id", ["SUSP", "XSUS", "HSUS"])
+async def test_suspended_partner_is_answered_in_its_own_profile(service, partner_id):
+    client = service.client(partner_id)
+    reply = await client.send(PATH, activation(client))  # verifies in the partner's profile
     assert (reply.status, reply.code) == (403, "PARTNER_SUSPENDED")
+    expected = "application/xml" if client.config.format == "xml" else "application/problem+json"
+    assert reply.headers["content-type"].startswith(expected)
 
 
 @pytest.mark.parametrize("partner_id", ["JWSA", "XMLA"])
@@ -125,8 +129,9 @@ async def test_get_on_a_partner_path_is_a_signed_405(service):
     assert json.loads(body)["code"] == "METHOD_NOT_ALLOWED"
 
 
-async def test_rate_limit_answers_429_with_retry_after(service):
-    client = service.client("LIMT")
+@pytest.mark.parametrize("partner_id", ["LIMT", "XLIM"])
+async def test_rate_limit_answers_429_with_retry_after(service, partner_id):
+    client = service.client(partner_id)
     replies = [await client.send(PATH, activation(client)) for _ in range(4)]
 
     limited = [reply for reply in replies if reply.status == 429]

@@ -438,3 +438,43 @@ async def test_two_references_racing_for_one_bill(service):
     outcomes = sorted((reply.status, reply.code or reply.message.status) for reply in replies)
     assert outcomes == [(200, "POSTED"), (409, "BILL_ALREADY_PAID")]
     assert await count(service, "payments") == 1
+
+
+async def test_reversing_a_quoted_bill_after_the_same_quote_was_asked_again(service):
+    # The paid bill gave up its open-quote slot, so the new quote's bill and the reversed
+    # one can both be UNPAID.
+    id_number, _ = await service.register(
+        prefix="2" + "".join(secrets.choice("0123456789") for _ in range(8))
+    )
+    client = service.client("JWSA")
+    first = (
+        await client.quote_fee(
+            id_number=id_number, service_code="IQAMA_RENEWAL", periods=12, channel="APP"
+        )
+    ).message.bills[0]
+    reference = ref()
+    assert (
+        await client.pay(
+            bank_payment_ref=reference,
+            bill_number=first.bill_number,
+            amount="650.00",
+            channel="APP",
+        )
+    ).ok
+    second = (
+        await client.quote_fee(
+            id_number=id_number, service_code="IQAMA_RENEWAL", periods=12, channel="APP"
+        )
+    ).message.bills[0]
+
+    reversed_ = await client.reverse(bank_payment_ref=reference, reason="customer", channel="APP")
+    again = (
+        await client.quote_fee(
+            id_number=id_number, service_code="IQAMA_RENEWAL", periods=12, channel="APP"
+        )
+    ).message.bills[0]
+
+    assert second.bill_number != first.bill_number
+    assert reversed_.message.status == "REVERSED"
+    assert await bill_status(service, first.bill_number) == "UNPAID"
+    assert again.bill_number == second.bill_number
