@@ -299,7 +299,9 @@ async def _decide(
             f"channel {message.channel.value} is not allowed for this partner",
         )
     assert draft.message_id is not None
-    ctx = CallContext(draft.partner, now, draft.message_id, rt.otp_key, rt.fees, rt.page_token_key)
+    ctx = CallContext(
+        draft.partner, now, draft.message_id, rt.otp_key, rt.fees, rt.page_token_key, rt.clock
+    )
     return message, await route.service(ctx, tx, message)
 
 
