@@ -38,7 +38,13 @@ def create_engine(url: str, *, busy_timeout_s: float = 5.0) -> AsyncEngine:
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
-        connect_args={"timeout": PG_CONNECT_TIMEOUT_S},
+        connect_args={
+            "timeout": PG_CONNECT_TIMEOUT_S,
+            # Like SQLite's busy timeout: a request waits this long for a row or advisory
+            # lock another session holds, then fails as 503 (nothing recorded) instead of
+            # keeping a customer at the ATM waiting on a stuck session.
+            "server_settings": {"lock_timeout": str(max(1, int(busy_timeout_s * 1000)))},
+        },
     )
 
 

@@ -48,6 +48,8 @@ def head_revision() -> str | None:
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            # A long migration by another instance is waited for, not timed out.
+            await conn.execute(text("SET LOCAL lock_timeout = 0"))
             await conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )
