@@ -12,7 +12,7 @@ from __future__ import annotations
 from bank_adapter.core import messages as wire
 from bank_adapter.core.messages import BillStatus, PaymentStatus
 from bank_adapter.core.money import from_halalas, to_halalas
-from bank_adapter.domain.bills import bill_number_valid, check_payable
+from bank_adapter.domain.bills import check_payable
 from bank_adapter.domain.payments import (
     PaymentTerms,
     business_date,
@@ -21,6 +21,7 @@ from bank_adapter.domain.payments import (
     day_is_final,
 )
 from bank_adapter.errors import AdapterError, Code
+from bank_adapter.services.billing import find_bill
 from bank_adapter.services.context import CallContext
 from bank_adapter.store.ledger import NewPayment, Payment
 from bank_adapter.store.repository import DecideAgain, Tx
@@ -36,8 +37,7 @@ async def notify(ctx: CallContext, tx: Tx, msg: wire.PaymentNotification) -> wir
             PaymentTerms(msg.bill_number, amount),
         )
         return ack(ctx, existing)
-    bill = await tx.bill(msg.bill_number) if bill_number_valid(msg.bill_number) else None
-    check_payable(bill, amount, ctx.now)
+    check_payable(await find_bill(tx, msg.bill_number), amount, ctx.now)
     day = business_date(ctx.now, ctx.partner.cutoff)
     payment = await tx.add_payment(
         NewPayment(
