@@ -339,7 +339,7 @@ class PartnerClient:
 
 
 def decode_reply(
-    op: Operation | None, status: int, headers: Mapping[str, str], body: bytes
+    op: Operation[Any] | None, status: int, headers: Mapping[str, str], body: bytes
 ) -> Reply:
     content_type = headers.get("content-type", "").split(";")[0].strip()
     if content_type == "application/xml":

@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue, models_json_schema
@@ -198,7 +198,7 @@ _JWKS: Final = {
 }
 
 
-def _operation(operation: Operation) -> dict[str, object]:
+def _operation(operation: Operation[Any]) -> dict[str, object]:
     return {
         "operationId": to_camel(operation.name),
         "summary": _first_line(operation.request_model.__doc__),

@@ -29,9 +29,23 @@ class Metrics:
             ["partner"],
             registry=self.registry,
         )
+        self._requests: dict[tuple[str, str, str], Counter] = {}
+        self._latency: dict[str, Histogram] = {}
         self.ready = Gauge(
             "bank_adapter_ready", "1 when the database answers, else 0.", registry=self.registry
         )
+
+    def observe_request(self, partner: str, operation: str, code: str, seconds: float) -> None:
+        """Count one partner request and its latency (label children looked up once)."""
+        key = (partner, operation, code)
+        counter = self._requests.get(key)
+        if counter is None:
+            counter = self._requests[key] = self.requests.labels(partner, operation, code)
+        histogram = self._latency.get(operation)
+        if histogram is None:
+            histogram = self._latency[operation] = self.latency.labels(operation)
+        counter.inc()
+        histogram.observe(seconds)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -409,8 +409,8 @@ async def test_db_purge_forgets_old_message_ids_only(tmp_path):
     try:
         await migrate.upgrade(store.engine)
         async with store.write() as tx:
-            await tx.save_answer("JWSA", "old", answer, now - timedelta(days=8))
-            await tx.save_answer("JWSA", "recent", answer, now - timedelta(days=6))
+            tx.save_answer("JWSA", "old", answer, now - timedelta(days=8))
+            tx.save_answer("JWSA", "recent", answer, now - timedelta(days=6))
     finally:
         await store.close()
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, Final, Self, TypeVar
+from typing import Annotated, Any, Final, Generic, Self, TypeVar
 from uuid import UUID
 
 from annotated_types import Ge, Le, MaxLen
@@ -454,86 +454,64 @@ class ErrorResponse(WireModel):
 # --- operations ----------------------------------------------------------------------------
 
 
+RequestT = TypeVar("RequestT", bound=PartnerRequest)
+
+
 @dataclass(frozen=True, slots=True)
-class Operation:
+class Operation(Generic[RequestT]):
     """One row of the contract's table (section 4): every operation is a signed POST."""
 
     path: str
     name: str
-    request_model: type[PartnerRequest]
+    request_model: type[RequestT]
     request_root: str
     response_model: type[PartnerResponse]
     response_root: str
 
 
-def _operations(*operations: Operation) -> Mapping[str, Operation]:
-    return MappingProxyType({operation.path: operation for operation in operations})
-
-
-OPERATIONS: Final = _operations(
-    Operation(
-        "/v1/activations",
-        "activation",
-        ActivationRequest,
-        "ActivationRequest",
-        ActivationResponse,
-        "ActivationResponse",
-    ),
-    Operation(
-        "/v1/activations/confirm",
-        "activation_confirm",
-        ActivationConfirm,
-        "ActivationConfirm",
-        ActivationResponse,
-        "ActivationResponse",
-    ),
-    Operation(
-        "/v1/bills/inquiry",
-        "bill_inquiry",
-        BillInquiry,
-        "BillInquiry",
-        BillInquiryResponse,
-        "BillInquiryResponse",
-    ),
-    Operation(
-        "/v1/fees/quote",
-        "fee_quote",
-        FeeQuote,
-        "FeeQuote",
-        BillInquiryResponse,
-        "BillInquiryResponse",
-    ),
-    Operation(
-        "/v1/payments",
-        "payment",
-        PaymentNotification,
-        "PaymentNotification",
-        PaymentAck,
-        "PaymentAck",
-    ),
-    Operation(
-        "/v1/payments/reversal",
-        "payment_reversal",
-        PaymentReversal,
-        "PaymentReversal",
-        PaymentAck,
-        "PaymentAck",
-    ),
-    Operation(
-        "/v1/payments/status",
-        "payment_status",
-        PaymentStatusQuery,
-        "PaymentStatusQuery",
-        PaymentAck,
-        "PaymentAck",
-    ),
-    Operation(
-        "/v1/reconciliation/statement",
-        "statement",
-        StatementRequest,
-        "StatementRequest",
-        Statement,
-        "Statement",
-    ),
+ACTIVATION: Final = Operation(
+    "/v1/activations", "activation",
+    ActivationRequest, "ActivationRequest", ActivationResponse, "ActivationResponse",
+)  # fmt: skip
+ACTIVATION_CONFIRM: Final = Operation(
+    "/v1/activations/confirm", "activation_confirm",
+    ActivationConfirm, "ActivationConfirm", ActivationResponse, "ActivationResponse",
+)  # fmt: skip
+BILL_INQUIRY: Final = Operation(
+    "/v1/bills/inquiry", "bill_inquiry",
+    BillInquiry, "BillInquiry", BillInquiryResponse, "BillInquiryResponse",
+)  # fmt: skip
+FEE_QUOTE: Final = Operation(
+    "/v1/fees/quote", "fee_quote", FeeQuote, "FeeQuote", BillInquiryResponse, "BillInquiryResponse"
+)
+PAYMENT: Final = Operation(
+    "/v1/payments", "payment", PaymentNotification, "PaymentNotification", PaymentAck, "PaymentAck"
+)
+PAYMENT_REVERSAL: Final = Operation(
+    "/v1/payments/reversal", "payment_reversal",
+    PaymentReversal, "PaymentReversal", PaymentAck, "PaymentAck",
+)  # fmt: skip
+PAYMENT_STATUS: Final = Operation(
+    "/v1/payments/status", "payment_status",
+    PaymentStatusQuery, "PaymentStatusQuery", PaymentAck, "PaymentAck",
+)  # fmt: skip
+STATEMENT: Final = Operation(
+    "/v1/reconciliation/statement", "statement",
+    StatementRequest, "StatementRequest", Statement, "Statement",
+)  # fmt: skip
+OPERATIONS: Final[Mapping[str, Operation[Any]]] = MappingProxyType(
+    {
+        operation.path: operation
+        for operation in (
+            ACTIVATION,
+            ACTIVATION_CONFIRM,
+            BILL_INQUIRY,
+            FEE_QUOTE,
+            PAYMENT,
+            PAYMENT_REVERSAL,
+            PAYMENT_STATUS,
+            STATEMENT,
+        )
+    }
 )
 ERROR_ROOT: Final = "Error"

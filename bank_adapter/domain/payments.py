@@ -22,11 +22,13 @@ recording order. Two schemes, one per deployment (they do not sort against each 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, NamedTuple
 
 from bank_adapter.clock import RIYADH
 from bank_adapter.core.messages import PaymentStatus
+from bank_adapter.domain.statement import Entry
 from bank_adapter.errors import AdapterError, Code
 
 PAYMENT_SEQ_DIGITS: Final = 19  # a signed 64-bit key has at most 19 digits
@@ -36,6 +38,45 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MS: Final = timedelta(milliseconds=1)
 _TIME_BITS: Final = 48
 _RANDOM_BITS: Final = 80
+
+
+@dataclass(frozen=True, slots=True)
+class NewPayment:
+    """A payment about to be posted; the ledger gives it its `seq` (and so its PaymentId)."""
+
+    partner_id: str
+    bank_payment_ref: str
+    bill_number: str
+    amount_halalas: int
+    paid_at: datetime
+    channel: str
+    terminal_id: str | None
+    business_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A recorded payment, as it stands now."""
+
+    seq: int
+    partner_id: str
+    bank_payment_ref: str
+    bill_number: str
+    amount_halalas: int
+    paid_at: datetime
+    business_date: date
+    status: PaymentStatus
+
+    @property
+    def payment_id(self) -> str:
+        return format_payment_id(self.seq)
+
+    @property
+    def entry(self) -> Entry:
+        return Entry(self.bank_payment_ref, self.bill_number, self.amount_halalas, self.status)
+
+    def reversed(self) -> Payment:
+        return replace(self, status=PaymentStatus.REVERSED)
 
 
 def _require_aware(name: str, moment: datetime) -> None:

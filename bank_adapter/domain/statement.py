@@ -3,11 +3,13 @@
 Day figures. The contract's Checksum is the XOR, over the day's entries, of
 SHA-256("BankPaymentRef|BillNumber|Amount|Status"). Neither SQLite nor PostgreSQL
 aggregates 256-bit XOR, and a day may hold a million payments, so the shell keeps one
-running `DayFigures` row per (partner, business date), updated in the same transaction
-as each payment (`post`) and reversal (`reverse`): read it under the write lock, apply,
-write it back. XOR is order-free and its own inverse, so a reversal swaps the entry's
-contribution in place: out with its POSTED digest, in with its REVERSED one. The entry
-stays in the day (Count unchanged) and leaves Total (the sum of POSTED amounts).
+running `DayFigures` row per (partner, business date), changed in the same transaction
+as each payment and reversal. XOR is order-free and its own inverse, and sums add, so
+the changes of many decisions combine into one `DayChange` before they are applied:
+a transaction that commits many decisions at once writes each day's row once. A
+reversal swaps the entry's contribution in place: out with its POSTED digest, in with
+its REVERSED one. The entry stays in the day (Count unchanged) and leaves Total (the
+sum of POSTED amounts).
 `checksum_of` computes the same from scratch, for tests and the reconciliation job.
 
 Paging. Entries are ordered by PaymentId, which follows recording order (see
@@ -119,19 +121,42 @@ class DayFigures:
 
     def post(self, entry: Entry) -> DayFigures:
         """The figures with `entry` added as POSTED (`entry.status` is not read)."""
-        return DayFigures(
-            self.count + 1,
-            self.total_halalas + entry.amount_halalas,
-            xor_digests(self.checksum, entry.digest(PaymentStatus.POSTED)),
-        )
+        return DayChange.posting(entry).applied_to(self)
 
     def reverse(self, entry: Entry) -> DayFigures:
         """The figures with posted `entry` turned REVERSED (`entry.status` is not read)."""
+        return DayChange.reversing(entry).applied_to(self)
+
+
+@dataclass(frozen=True, slots=True)
+class DayChange:
+    """What postings and reversals do to a day's figures; changes add up in any order."""
+
+    count: int = 0
+    total_halalas: int = 0
+    checksum: bytes = EMPTY_CHECKSUM
+
+    @classmethod
+    def posting(cls, entry: Entry) -> DayChange:
+        return cls(1, entry.amount_halalas, entry.digest(PaymentStatus.POSTED))
+
+    @classmethod
+    def reversing(cls, entry: Entry) -> DayChange:
         swap = xor_digests(entry.digest(PaymentStatus.POSTED), entry.digest(PaymentStatus.REVERSED))
+        return cls(0, -entry.amount_halalas, swap)
+
+    def __add__(self, other: DayChange) -> DayChange:
+        return DayChange(
+            self.count + other.count,
+            self.total_halalas + other.total_halalas,
+            xor_digests(self.checksum, other.checksum),
+        )
+
+    def applied_to(self, figures: DayFigures) -> DayFigures:
         return DayFigures(
-            self.count,
-            self.total_halalas - entry.amount_halalas,
-            xor_digests(self.checksum, swap),
+            figures.count + self.count,
+            figures.total_halalas + self.total_halalas,
+            xor_digests(figures.checksum, self.checksum),
         )
 
 

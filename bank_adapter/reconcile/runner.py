@@ -90,10 +90,10 @@ def _load(path: Path, spill: SortedSpill, progress: Progress) -> None:
 async def _compare(job: Job, store: Store, bank_rows: Iterable[BankRow], log: TextIO) -> Outcome:
     reconciliation = Reconciliation(job.day)
     async with (
-        store.read(snapshot=True) as tx,
-        aclosing(day_rows(tx.conn, job.partner_id, job.day)) as ledger,
+        store.snapshot() as conn,
+        aclosing(day_rows(conn, job.partner_id, job.day)) as ledger,
         aclosing(join(bank_rows, ledger)) as pairs,
-        aclosing(_looked_up(pairs, tx.conn, job.partner_id)) as looked_up,
+        aclosing(_looked_up(pairs, conn, job.partner_id)) as looked_up,
     ):
         async for pair, elsewhere in looked_up:
             for found in reconciliation.add(pair, elsewhere):

@@ -17,7 +17,7 @@ from bank_adapter.domain.mobile import mask_mobile
 from bank_adapter.domain.otp import new_otp
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.services.context import CallContext
-from bank_adapter.store.repository import Tx
+from bank_adapter.services.storage import Tx
 
 SMS_TEXT = "Your e-services activation code is {otp}. It expires in 5 minutes. Do not share it."
 
@@ -84,7 +84,7 @@ async def _activate(ctx: CallContext, tx: Tx, id_number: str, channel: str) -> N
     if not await tx.activate_account(id_number, ctx.partner.id, ctx.now):
         # Another bank's activation of the same account committed first.
         raise AdapterError(Code.ACCOUNT_ALREADY_ACTIVE)
-    await tx.add_event(
+    tx.add_event(
         "ACCOUNT_ACTIVATED",
         {"idNumber": id_number, "partnerId": ctx.partner.id, "channel": channel},
         ctx.now,

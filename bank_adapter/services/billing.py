@@ -12,7 +12,7 @@ from bank_adapter.domain.bills import Bill, bill_number_valid, effective_status,
 from bank_adapter.domain.ids import parse_id_number
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.services.context import CallContext
-from bank_adapter.store.repository import Tx
+from bank_adapter.services.storage import Tx
 
 # Descriptions of platform-issued bills when the platform gives none: (Arabic, English).
 SERVICE_NAMES: dict[wire.ServiceCode, tuple[str, str]] = {

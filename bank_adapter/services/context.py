@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from bank_adapter.clock import Clock
 from bank_adapter.domain.fees import FeeSchedule
 from bank_adapter.partners import Partner
 
@@ -20,9 +19,6 @@ class CallContext:
     otp_key: bytes
     fees: FeeSchedule
     page_token_key: bytes
-    # `now` is when the decision started; the clock is read again where a wait for a
-    # lock may have carried the decision past a cut-off.
-    clock: Clock
 
     def reply_fields(self) -> dict[str, Any]:
         """The common response fields (contract section 4)."""

@@ -1,30 +1,35 @@
 """Payments: `/v1/payments`, `/v1/payments/reversal`, `/v1/payments/status`.
 
-A notification, in one transaction: the payment row (unique per partner and reference,
+A notification, in one unit of work: the payment row (unique per partner and reference,
 and at most one POSTED per bill: both enforced by the database), the bill's move to
-PAID, the day's running figures and the PAYMENT_POSTED event. A concurrent twin loses on
-a constraint, rolls back whole, and is decided again by the pipeline: it then finds the
-winner's payment (same reference: the original PaymentId) or a paid bill.
+PAID, the day's running figures and the PAYMENT_POSTED event. Units of work run one at
+a time against committed state (see `bank_adapter.store.batch`), so a concurrent twin
+finds the winner's payment (same reference: the original PaymentId) or a paid bill; if
+it ever loses on a constraint instead, it is rolled back and decided again.
+
+`ctx.now` is read when the unit of work starts, with the writer held: a decision made
+before a day's cut-off commits before any decision made after it, so a statement that
+says Final has every payment of its day.
 """
 
 from __future__ import annotations
 
 from bank_adapter.core import messages as wire
-from bank_adapter.core.messages import BillStatus, PaymentStatus
+from bank_adapter.core.messages import BillStatus
 from bank_adapter.core.money import from_halalas, to_halalas
 from bank_adapter.domain.bills import check_payable
 from bank_adapter.domain.payments import (
+    NewPayment,
+    Payment,
     PaymentTerms,
     business_date,
     check_retry,
     check_reversible,
-    day_is_final,
 )
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.services.billing import find_bill
 from bank_adapter.services.context import CallContext
-from bank_adapter.store.ledger import NewPayment, Payment
-from bank_adapter.store.repository import DecideAgain, Tx
+from bank_adapter.services.storage import DecideAgain, Tx
 
 
 async def notify(ctx: CallContext, tx: Tx, msg: wire.PaymentNotification) -> wire.PaymentAck:
@@ -53,14 +58,9 @@ async def notify(ctx: CallContext, tx: Tx, msg: wire.PaymentNotification) -> wir
         ctx.now,
     )
     if not await tx.move_bill(msg.bill_number, BillStatus.UNPAID, BillStatus.PAID, ctx.now):
-        raise DecideAgain("the bill changed under this transaction")
-    figures = await tx.day_figures(ctx.partner.id, day, lock=True)
-    if business_date(ctx.clock(), ctx.partner.cutoff) != day:
-        # The day's row was waited for past the cut-off: its statement may already say
-        # Final, so decide again with the time now (it lands on the next date).
-        raise DecideAgain("the business date turned while waiting for the day's figures")
-    await tx.save_day_figures(ctx.partner.id, day, figures.post(payment.entry))
-    await tx.add_event("PAYMENT_POSTED", event_data(payment), ctx.now)
+        raise DecideAgain("the bill changed under this unit of work")
+    tx.post_to_day(ctx.partner.id, day, payment.entry)
+    tx.add_event("PAYMENT_POSTED", event_data(payment), ctx.now)
     return ack(ctx, payment)
 
 
@@ -68,16 +68,12 @@ async def reverse(ctx: CallContext, tx: Tx, msg: wire.PaymentReversal) -> wire.P
     payment = await find_payment(ctx, tx, msg.bank_payment_ref)
     check_reversible(payment.status, payment.business_date, ctx.partner.cutoff, ctx.now)
     if not await tx.reverse_payment(payment.seq, msg.reason, ctx.now):
-        raise DecideAgain("the payment changed under this transaction")
+        raise DecideAgain("the payment changed under this unit of work")
     if not await tx.move_bill(payment.bill_number, BillStatus.PAID, BillStatus.UNPAID, ctx.now):
-        raise DecideAgain("the bill changed under this transaction")
-    figures = await tx.day_figures(ctx.partner.id, payment.business_date, lock=True)
-    if day_is_final(payment.business_date, ctx.partner.cutoff, ctx.clock()):
-        # Waited past the cut-off: decided again, the answer is REVERSAL_WINDOW_CLOSED.
-        raise DecideAgain("the reversal window closed while waiting for the day's figures")
-    await tx.save_day_figures(ctx.partner.id, payment.business_date, figures.reverse(payment.entry))
-    reversed_payment = _with_status(payment, PaymentStatus.REVERSED)
-    await tx.add_event("PAYMENT_REVERSED", event_data(reversed_payment), ctx.now)
+        raise DecideAgain("the bill changed under this unit of work")
+    tx.reverse_in_day(ctx.partner.id, payment.business_date, payment.entry)
+    reversed_payment = payment.reversed()
+    tx.add_event("PAYMENT_REVERSED", event_data(reversed_payment), ctx.now)
     return ack(ctx, reversed_payment)
 
 
@@ -111,16 +107,3 @@ def event_data(payment: Payment) -> dict[str, str]:
         "amount": str(from_halalas(payment.amount_halalas)),
         "businessDate": payment.business_date.isoformat(),
     }
-
-
-def _with_status(payment: Payment, new_status: PaymentStatus) -> Payment:
-    return Payment(
-        payment.seq,
-        payment.partner_id,
-        payment.bank_payment_ref,
-        payment.bill_number,
-        payment.amount_halalas,
-        payment.paid_at,
-        payment.business_date,
-        new_status,
-    )

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from bank_adapter.core import messages as wire
 from bank_adapter.core.money import from_halalas
-from bank_adapter.domain.payments import day_is_final, payment_seq
+from bank_adapter.domain.payments import Payment, day_is_final, payment_seq
 from bank_adapter.domain.statement import DEFAULT_PAGE_SIZE, decode_page_token, encode_page_token
 from bank_adapter.services.context import CallContext
-from bank_adapter.store.ledger import Payment
-from bank_adapter.store.repository import Tx
+from bank_adapter.services.storage import Tx
 
 
 async def statement(ctx: CallContext, tx: Tx, msg: wire.StatementRequest) -> wire.Statement:
@@ -27,10 +26,10 @@ async def statement(ctx: CallContext, tx: Tx, msg: wire.StatementRequest) -> wir
         after, snapshot = payment_seq(cursor.after_payment_id), int(cursor.snapshot)
     rows = await tx.day_page(ctx.partner.id, day, after, snapshot, page_size + 1)
     page, more = rows[:page_size], len(rows) > page_size
+    # Units of work run one at a time (see `bank_adapter.store.batch`): a payment or
+    # reversal decided before the cut-off is in these figures when they say Final.
     final = day_is_final(day, ctx.partner.cutoff, ctx.now)
-    # A final day's figures are read under the day's row lock, so a payment or reversal
-    # decided just before the cut-off and still committing is in them, or refused.
-    figures = await tx.day_figures(ctx.partner.id, day, lock=final)
+    figures = await tx.day_figures(ctx.partner.id, day)
     next_token = (
         encode_page_token(
             ctx.page_token_key,

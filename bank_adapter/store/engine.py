@@ -1,4 +1,6 @@
-"""Engine set-up: URL forms of the contract, SQLite pragmas, write transactions."""
+"""SQLAlchemy engine set-up (migrations, reconciliation, operator queries): the URL
+forms of the contract, SQLite pragmas, write transactions. The request path does not
+use it (see `bank_adapter.store.drivers`)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ def async_url(url: str) -> URL:
     if parsed.drivername in ("sqlite", "postgresql", "postgresql+psycopg2"):
         parsed = parsed.set(drivername=_ASYNC_DRIVERS[backend])
     return parsed
+
+
+def pg_dsn(url: URL) -> str:
+    """The libpq form of a PostgreSQL URL, for asyncpg itself."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def create_engine(url: str, *, busy_timeout_s: float = 5.0) -> AsyncEngine:

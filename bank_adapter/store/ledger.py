@@ -1,298 +1,222 @@
-"""The money side of the repository: bills, payments, day figures, evidence.
+"""The money side as fixed SQL: bills, payments, the day's figures, evidence.
 
-Mixed into `Tx`, so every statement runs in the caller's transaction. Exactly-once is the
-database's job here: a unique (partner, BankPaymentRef), a partial unique index that
-allows one POSTED payment per bill, and conditional updates (`WHERE status = …`) whose
-row counts say whether this transaction won.
+Exactly-once is the database's job: a unique (partner, BankPaymentRef), a partial
+unique index that allows one POSTED payment per bill, and conditional updates
+(`WHERE status = …`) whose row counts say whether this unit of work won.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import json
 from datetime import date, datetime
-from typing import Any
-
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any, Final
 
 from bank_adapter.core.messages import BillStatus, PaymentStatus, ServiceCode
 from bank_adapter.domain.bills import Bill
-from bank_adapter.domain.payments import format_payment_id
-from bank_adapter.domain.statement import DayFigures, Entry
-from bank_adapter.store import tables as t
+from bank_adapter.domain.payments import NewPayment, Payment
+from bank_adapter.domain.statement import DayChange, DayFigures, Entry
+from bank_adapter.services.storage import Evidence
 from bank_adapter.store.txbase import TxBase
 
-
-@dataclass(frozen=True, slots=True)
-class Payment:
-    seq: int
-    partner_id: str
-    bank_payment_ref: str
-    bill_number: str
-    amount_halalas: int
-    paid_at: datetime
-    business_date: date
-    status: PaymentStatus
-
-    @property
-    def payment_id(self) -> str:
-        return format_payment_id(self.seq)
-
-    @property
-    def entry(self) -> Entry:
-        return Entry(self.bank_payment_ref, self.bill_number, self.amount_halalas, self.status)
-
-
-@dataclass(frozen=True, slots=True)
-class NewPayment:
-    partner_id: str
-    bank_payment_ref: str
-    bill_number: str
-    amount_halalas: int
-    paid_at: datetime
-    channel: str
-    terminal_id: str | None
-    business_date: date
+_BILL_COLUMNS: Final = (
+    "bill_number, id_number, service_code, description_ar, description_en, amount_halalas,"
+    " due_date, expires_at, status, periods"
+)
+_BILL: Final = f"SELECT {_BILL_COLUMNS} FROM bills WHERE bill_number = ?"
+_BILLS_OF: Final = (
+    f"SELECT {_BILL_COLUMNS} FROM bills WHERE id_number = ? AND status = ?"
+    " ORDER BY due_date, bill_number"
+)
+_OPEN_QUOTE: Final = f"SELECT {_BILL_COLUMNS} FROM bills WHERE quote_key = ? AND status = 'UNPAID'"
+INSERT_BILL: Final = (
+    "INSERT INTO bills (bill_number, id_number, service_code, description_ar, description_en,"
+    " amount_halalas, currency, due_date, expires_at, status, periods, quote_key, created_at,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# A bill leaving UNPAID gives up its open-quote slot: the same quote may then issue a new
+# bill, and this one, if its payment is reversed, returns to UNPAID without colliding.
+_MOVE_BILL: Final = (
+    "UPDATE bills SET status = ?, updated_at = ?,"
+    " quote_key = CASE WHEN status = 'UNPAID' THEN NULL ELSE quote_key END"
+    " WHERE bill_number = ? AND status = ?"
+)
+_PAYMENT_COLUMNS: Final = (
+    "seq, partner_id, bank_payment_ref, bill_number, amount_halalas, paid_at, business_date, status"
+)
+_PAYMENT: Final = (
+    f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE partner_id = ? AND bank_payment_ref = ?"
+)
+_INSERT_PAYMENT: Final = (
+    "INSERT INTO payments (partner_id, bank_payment_ref, bill_number, amount_halalas, currency,"
+    " paid_at, channel, terminal_id, business_date, status, recorded_at)"
+    " VALUES (?, ?, ?, ?, 'SAR', ?, ?, ?, ?, 'POSTED', ?) RETURNING seq"
+)
+_REVERSE: Final = (
+    "UPDATE payments SET status = 'REVERSED', reversed_at = ?, reversal_reason = ?"
+    " WHERE seq = ? AND status = 'POSTED'"
+)
+_DAY_PAGE: Final = (
+    f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE partner_id = ? AND business_date = ?"
+    " AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
+)
+_LAST_SEQ: Final = "SELECT COALESCE(MAX(seq), 0) FROM payments"
+_DAY: Final = (
+    "SELECT count, total_halalas, checksum FROM day_figures"
+    " WHERE partner_id = ? AND business_date = ?"
+)
+_SAVE_DAY: Final = (
+    "INSERT INTO day_figures (partner_id, business_date, count, total_halalas, checksum)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (partner_id, business_date) DO UPDATE SET"
+    " count = excluded.count, total_halalas = excluded.total_halalas,"
+    " checksum = excluded.checksum"
+)
+_INSERT_EVIDENCE: Final = (
+    "INSERT INTO evidence (partner_id, bank_payment_ref, operation, message_id, method, path,"
+    " headers, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class LedgerQueries(TxBase):
     # --- bills -------------------------------------------------------------------------
 
     async def bill(self, bill_number: str) -> Bill | None:
-        query = select(t.bills).where(t.bills.c.bill_number == bill_number)
-        row = (await self.conn.execute(self._deciding(query))).first()
-        return None if row is None else _bill(row)
+        row = await self.db.fetchrow(_BILL, bill_number)
+        return None if row is None else self._bill(row)
 
     async def bills_of(self, id_number: str, status: BillStatus) -> list[Bill]:
-        rows = await self.conn.execute(
-            select(t.bills)
-            .where(t.bills.c.id_number == id_number, t.bills.c.status == status.value)
-            .order_by(t.bills.c.due_date, t.bills.c.bill_number)
-        )
-        return [_bill(row) for row in rows]
+        return [self._bill(row) for row in await self.db.fetch(_BILLS_OF, id_number, status.value)]
 
     async def open_quote(self, quote_key: str) -> Bill | None:
-        row = (
-            await self.conn.execute(
-                select(t.bills).where(
-                    t.bills.c.quote_key == quote_key, t.bills.c.status == BillStatus.UNPAID.value
-                )
-            )
-        ).first()
-        return None if row is None else _bill(row)
+        row = await self.db.fetchrow(_OPEN_QUOTE, quote_key)
+        return None if row is None else self._bill(row)
 
     async def add_bill(self, bill: Bill, now: datetime, quote_key: str | None = None) -> None:
-        await self._insert(
-            insert(t.bills).values(
-                bill_number=bill.bill_number,
-                id_number=bill.id_number,
-                service_code=bill.service_code.value,
-                description_ar=bill.description_ar,
-                description_en=bill.description_en,
-                amount_halalas=bill.amount_halalas,
-                currency=bill.currency,
-                due_date=bill.due_date,
-                expires_at=bill.expires_at,
-                status=bill.status.value,
-                periods=bill.periods,
-                quote_key=quote_key,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        await self.db.execute(INSERT_BILL, *self.bill_row(bill, now, quote_key))
+
+    def bill_row(self, bill: Bill, now: datetime, quote_key: str | None = None) -> tuple[Any, ...]:
+        at = self.v.ts(now)
+        return (
+            bill.bill_number, bill.id_number, bill.service_code.value, bill.description_ar,
+            bill.description_en, bill.amount_halalas, bill.currency, self.v.day(bill.due_date),
+            self.v.ts(bill.expires_at), bill.status.value, bill.periods, quote_key, at, at,
+        )  # fmt: skip
 
     async def move_bill(
         self, bill_number: str, old: BillStatus, new: BillStatus, now: datetime
     ) -> bool:
-        """`old` -> `new`; False if the bill was not in `old` (someone else moved it).
+        """`old` -> `new`; False if the bill was not in `old` (someone else moved it)."""
+        moved = await self.db.execute(_MOVE_BILL, new.value, self.v.ts(now), bill_number, old.value)
+        return moved == 1
 
-        A bill leaving UNPAID gives up its open-quote slot: the same quote may then issue
-        a new bill, and this one, if its payment is reversed, returns to UNPAID without
-        colliding with it.
-        """
-        values: dict[str, object] = {"status": new.value, "updated_at": now}
-        if old is BillStatus.UNPAID:
-            values["quote_key"] = None
-        result = await self.conn.execute(
-            update(t.bills)
-            .where(t.bills.c.bill_number == bill_number, t.bills.c.status == old.value)
-            .values(**values)
+    def _bill(self, row: Any) -> Bill:
+        due = self.v.from_day(row[6])
+        assert due is not None
+        return Bill(
+            bill_number=row[0],
+            id_number=row[1],
+            service_code=ServiceCode(row[2]),
+            description_ar=row[3],
+            description_en=row[4],
+            amount_halalas=int(row[5]),
+            due_date=due,
+            expires_at=self.v.from_ts(row[7]),
+            status=BillStatus(row[8]),
+            periods=row[9],
         )
-        return bool(result.rowcount == 1)
 
     # --- payments ----------------------------------------------------------------------
 
     async def payment(self, partner_id: str, bank_payment_ref: str) -> Payment | None:
-        """In a write transaction the reference is claimed first (see `txbase`): a
-        concurrent notification of it waits here, then finds this one's payment."""
-        await self._claim(partner_id, bank_payment_ref)
-        row = (
-            await self.conn.execute(
-                select(t.payments).where(
-                    t.payments.c.partner_id == partner_id,
-                    t.payments.c.bank_payment_ref == bank_payment_ref,
-                )
-            )
-        ).first()
-        return None if row is None else _payment(row)
+        row = await self.db.fetchrow(_PAYMENT, partner_id, bank_payment_ref)
+        return None if row is None else self._payment(row)
 
     async def add_payment(self, payment: NewPayment, now: datetime) -> Payment:
         """Post it; DuplicateKey if the reference or a POSTED payment of the bill exists."""
-        result = await self._insert(
-            insert(t.payments)
-            .values(
-                partner_id=payment.partner_id,
-                bank_payment_ref=payment.bank_payment_ref,
-                bill_number=payment.bill_number,
-                amount_halalas=payment.amount_halalas,
-                currency="SAR",
-                paid_at=payment.paid_at,
-                channel=payment.channel,
-                terminal_id=payment.terminal_id,
-                business_date=payment.business_date,
-                status=PaymentStatus.POSTED.value,
-                recorded_at=now,
-            )
-            .returning(t.payments.c.seq)
-        )
-        seq = int(result.scalar_one())
+        row = await self.db.fetchrow(
+            _INSERT_PAYMENT, payment.partner_id, payment.bank_payment_ref, payment.bill_number,
+            payment.amount_halalas, self.v.ts(payment.paid_at), payment.channel,
+            payment.terminal_id, self.v.day(payment.business_date), self.v.ts(now),
+        )  # fmt: skip
+        assert row is not None
         return Payment(
-            seq,
-            payment.partner_id,
-            payment.bank_payment_ref,
-            payment.bill_number,
-            payment.amount_halalas,
-            payment.paid_at,
-            payment.business_date,
-            PaymentStatus.POSTED,
-        )
+            int(row[0]), payment.partner_id, payment.bank_payment_ref, payment.bill_number,
+            payment.amount_halalas, payment.paid_at, payment.business_date, PaymentStatus.POSTED,
+        )  # fmt: skip
 
     async def reverse_payment(self, seq: int, reason: str, now: datetime) -> bool:
-        result = await self.conn.execute(
-            update(t.payments)
-            .where(t.payments.c.seq == seq, t.payments.c.status == PaymentStatus.POSTED.value)
-            .values(status=PaymentStatus.REVERSED.value, reversed_at=now, reversal_reason=reason)
-        )
-        return bool(result.rowcount == 1)
+        return await self.db.execute(_REVERSE, self.v.ts(now), reason, seq) == 1
 
     async def day_page(
         self, partner_id: str, day: date, after_seq: int, upto_seq: int, limit: int
     ) -> list[Payment]:
-        rows = await self.conn.execute(
-            select(t.payments)
-            .where(
-                t.payments.c.partner_id == partner_id,
-                t.payments.c.business_date == day,
-                t.payments.c.seq > after_seq,
-                t.payments.c.seq <= upto_seq,
-            )
-            .order_by(t.payments.c.seq)
-            .limit(limit)
+        rows = await self.db.fetch(
+            _DAY_PAGE, partner_id, self.v.day(day), after_seq, upto_seq, limit
         )
-        return [_payment(row) for row in rows]
+        return [self._payment(row) for row in rows]
 
     async def last_payment_seq(self) -> int:
-        seq = (await self.conn.execute(select(func.max(t.payments.c.seq)))).scalar_one()
-        return int(seq or 0)
+        row = await self.db.fetchrow(_LAST_SEQ)
+        return int(row[0]) if row is not None else 0
+
+    def _payment(self, row: Any) -> Payment:
+        paid_at, day = self.v.from_ts(row[5]), self.v.from_day(row[6])
+        assert paid_at is not None
+        assert day is not None
+        return Payment(
+            int(row[0]), row[1], row[2], row[3], int(row[4]), paid_at, day, PaymentStatus(row[7])
+        )
 
     # --- day figures -------------------------------------------------------------------
 
-    async def day_figures(self, partner_id: str, day: date, *, lock: bool = False) -> DayFigures:
-        """The running figures; with `lock`, the row is created if absent and locked."""
-        if lock:
-            await self.conn.execute(_insert_ignore(self.conn, partner_id, day))
-        query = select(t.day_figures).where(
-            t.day_figures.c.partner_id == partner_id, t.day_figures.c.business_date == day
-        )
-        row = (await self.conn.execute(query.with_for_update() if lock else query)).first()
+    async def day_figures(self, partner_id: str, day: date) -> DayFigures:
+        """The day's figures as this unit sees them: stored, plus what is staged."""
+        figures = await self._stored_day(partner_id, day)
+        for staged in self._staged_views():
+            change = staged.days.get((partner_id, day))
+            if change is not None:
+                figures = change.applied_to(figures)
+        return figures
+
+    def post_to_day(self, partner_id: str, day: date, entry: Entry) -> None:
+        self.staged.change_day(partner_id, day, DayChange.posting(entry))
+
+    def reverse_in_day(self, partner_id: str, day: date, entry: Entry) -> None:
+        self.staged.change_day(partner_id, day, DayChange.reversing(entry))
+
+    async def write_days(self, days: dict[tuple[str, date], DayChange]) -> None:
+        for (partner_id, day), change in days.items():
+            figures = change.applied_to(await self._stored_day(partner_id, day))
+            await self.db.execute(
+                _SAVE_DAY, partner_id, self.v.day(day), figures.count, figures.total_halalas,
+                figures.checksum_hex,
+            )  # fmt: skip
+
+    async def _stored_day(self, partner_id: str, day: date) -> DayFigures:
+        row = await self.db.fetchrow(_DAY, partner_id, self.v.day(day))
         if row is None:
             return DayFigures()
-        values = row._mapping
-        return DayFigures(
-            int(values["count"]), int(values["total_halalas"]), bytes.fromhex(values["checksum"])
-        )
-
-    async def save_day_figures(self, partner_id: str, day: date, figures: DayFigures) -> None:
-        await self.conn.execute(
-            update(t.day_figures)
-            .where(t.day_figures.c.partner_id == partner_id, t.day_figures.c.business_date == day)
-            .values(
-                count=figures.count,
-                total_halalas=figures.total_halalas,
-                checksum=figures.checksum_hex,
-            )
-        )
+        return DayFigures(int(row[0]), int(row[1]), bytes.fromhex(row[2]))
 
     # --- evidence ----------------------------------------------------------------------
 
-    async def add_evidence(
-        self,
-        *,
-        partner_id: str,
-        bank_payment_ref: str,
-        operation: str,
-        message_id: str,
-        method: str,
-        path: str,
-        headers: Mapping[str, str],
-        body: bytes,
-        now: datetime,
-    ) -> None:
-        await self.conn.execute(
-            insert(t.evidence).values(
-                partner_id=partner_id,
-                bank_payment_ref=bank_payment_ref,
-                operation=operation,
-                message_id=message_id,
-                method=method,
-                path=path,
-                headers=[[name, value] for name, value in headers.items()],
-                body=body,
-                received_at=now,
+    def add_evidence(self, evidence: Evidence) -> None:
+        self.staged.evidence.append(evidence)
+
+    async def write_evidence(self, evidence: list[Evidence]) -> None:
+        if not evidence:
+            return
+        rows = [
+            (
+                item.partner_id,
+                item.bank_payment_ref,
+                item.operation,
+                item.message_id,
+                item.method,
+                item.path,
+                json.dumps([list(pair) for pair in item.headers.items()]),
+                item.body,
+                self.v.ts(item.received_at),
             )
-        )
-
-
-def _insert_ignore(conn: AsyncConnection, partner_id: str, day: date) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return (
-        dialect.insert(t.day_figures)
-        .values(
-            partner_id=partner_id,
-            business_date=day,
-            count=0,
-            total_halalas=0,
-            checksum=DayFigures().checksum_hex,
-        )
-        .on_conflict_do_nothing()
-    )
-
-
-def _bill(row: Any) -> Bill:
-    return Bill(
-        bill_number=row.bill_number,
-        id_number=row.id_number,
-        service_code=ServiceCode(row.service_code),
-        description_ar=row.description_ar,
-        description_en=row.description_en,
-        amount_halalas=int(row.amount_halalas),
-        due_date=row.due_date,
-        expires_at=row.expires_at,
-        status=BillStatus(row.status),
-        periods=row.periods,
-    )
-
-
-def _payment(row: Any) -> Payment:
-    return Payment(
-        seq=int(row.seq),
-        partner_id=row.partner_id,
-        bank_payment_ref=row.bank_payment_ref,
-        bill_number=row.bill_number,
-        amount_halalas=int(row.amount_halalas),
-        paid_at=row.paid_at,
-        business_date=row.business_date,
-        status=PaymentStatus(row.status),
-    )
+            for item in evidence
+        ]
+        await self.db.executemany(_INSERT_EVIDENCE, rows)

@@ -4,12 +4,18 @@ Several instances on one PostgreSQL may start at once; each would create the sam
 tables and lose on the catalog's unique indexes. The upgrade therefore runs in one
 transaction that first takes a transaction-level advisory lock on a fixed key: the
 others wait, then find the schema at head and do nothing. The lock goes with the
-transaction, so a crashed migrator cannot leave it held. SQLite needs no lock: the
-upgrade's BEGIN IMMEDIATE already admits one writer at a time.
+transaction, so a crashed migrator cannot leave it held. On SQLite the upgrade's BEGIN
+IMMEDIATE admits one writer at a time, but a second migrator would give up after the
+busy timeout; so migrators first queue on an advisory file lock next to the database
+(`flock`: released by the kernel when a process dies), and wait as long as it takes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -46,7 +52,7 @@ def head_revision() -> str | None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    async with engine.begin() as conn:
+    async with _sqlite_migration_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # A long migration by another instance is waited for, not timed out.
             await conn.execute(text("SET LOCAL lock_timeout = 0"))
@@ -54,6 +60,22 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )
         await conn.run_sync(_upgrade, revision)
+
+
+@asynccontextmanager
+async def _sqlite_migration_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".migrate-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        await asyncio.to_thread(fcntl.flock, lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -4,35 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
-from bank_adapter.core.messages import OPERATIONS
+from bank_adapter.core import messages as op
 from bank_adapter.services import activation, billing, payments, statement
+from bank_adapter.services.storage import StorageUnavailable
 from bank_adapter.web import internal, ops
 from bank_adapter.web.middleware import request_context
-from bank_adapter.web.partner_api import Route, Service, handler
+from bank_adapter.web.partner_api import Route, handler
 from bank_adapter.web.runtime import RUNTIME, Runtime
 
-EVIDENCE: dict[str, Callable[[Any], str]] = {
-    "/v1/payments": lambda message: str(message.bank_payment_ref),
-    "/v1/payments/reversal": lambda message: str(message.bank_payment_ref),
-}
-SERVICES: dict[str, Service] = {
-    "/v1/activations": activation.start,
-    "/v1/activations/confirm": activation.confirm,
-    "/v1/bills/inquiry": billing.inquire,
-    "/v1/fees/quote": billing.quote,
-    "/v1/payments": payments.notify,
-    "/v1/payments/reversal": payments.reverse,
-    "/v1/payments/status": payments.status,
-    "/v1/reconciliation/statement": statement.statement,
-}
+# Each operation of the contract's table wired to its service; mypy checks that every
+# service takes its operation's request model.
+ROUTES: tuple[Route[Any], ...] = (
+    Route(op.ACTIVATION, activation.start),
+    Route(op.ACTIVATION_CONFIRM, activation.confirm),
+    Route(op.BILL_INQUIRY, billing.inquire),
+    Route(op.FEE_QUOTE, billing.quote),
+    Route(op.PAYMENT, payments.notify, lambda message: message.bank_payment_ref),
+    Route(op.PAYMENT_REVERSAL, payments.reverse, lambda message: message.bank_payment_ref),
+    Route(op.PAYMENT_STATUS, payments.status),
+    Route(op.STATEMENT, statement.statement),
+)
 
 
 def build_app(rt: Runtime) -> web.Application:
@@ -42,9 +40,8 @@ def build_app(rt: Runtime) -> web.Application:
         middlewares=[request_context], client_max_size=rt.settings.max_body_bytes * 4
     )
     app[RUNTIME] = rt
-    for path, service in SERVICES.items():
-        route = Route(OPERATIONS[path], service, EVIDENCE.get(path))
-        app.router.add_route("*", path, handler(route))
+    for route in ROUTES:
+        app.router.add_route("*", route.operation.path, handler(route))
     internal.add_routes(app, sandbox=rt.settings.sandbox)
     ops.add_routes(app)
     app.cleanup_ctx.append(_housekeeping)
@@ -70,9 +67,9 @@ async def _purge_forever(rt: Runtime) -> None:
             async with rt.store.write() as tx:
                 purged = await tx.purge_answers(cutoff)
             log.info("purged_stored_answers", count=purged, older_than=cutoff.isoformat())
-        except (SQLAlchemyError, OSError) as exc:
+        except StorageUnavailable as exc:
             # The database is down; readiness reports it. Try again next round.
-            log.warning("purge_failed", error=type(exc).__name__)
+            log.warning("purge_failed", error=str(exc)[:200])
 
 
 async def _close_store(app: web.Application) -> None:

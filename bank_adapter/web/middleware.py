@@ -1,10 +1,13 @@
-"""The one place where exceptions become responses, plus request ids and access logs.
+"""The one place where exceptions become responses, plus request ids and the access log.
 
 Partner paths answer their own errors (signed, in the partner's format). Everything
 else that escapes a handler ends here: AdapterError from the internal API becomes an
-unsigned problem+json (the bearer token guards that API), routing errors become a
-JWS-signed problem, and crashes an error signed in the claimed partner's profile (a
-JWS-signed problem when it names none): never a stack trace.
+unsigned problem+json (the bearer token guards that API), a storage outage a 503
+problem+json, routing errors a JWS-signed problem, and crashes an error signed in the
+claimed partner's profile (a JWS-signed problem when it names none): never a stack trace.
+
+One log line per request (`request`), with what the partner pipeline learnt about it
+(partner, operation, contract code); health probes log at debug level.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
 from bank_adapter.core.messages import OPERATIONS
 from bank_adapter.errors import AdapterError, Code
+from bank_adapter.services.storage import StorageUnavailable
 from bank_adapter.web import replies
-from bank_adapter.web.partner_api import UNAVAILABLE, to_aiohttp
+from bank_adapter.web.partner_api import OUTCOME, UNAVAILABLE, to_aiohttp
 from bank_adapter.web.runtime import RUNTIME
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -29,6 +32,7 @@ log = structlog.get_logger("bank_adapter.access")
 
 INTERNAL = AdapterError(Code.INTERNAL_ERROR, "internal error; nothing was recorded")
 _ROUTING_CODES = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 413: Code.PAYLOAD_TOO_LARGE}
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 # Generated request ids have no digits: ten in a row would be masked in the logs as
@@ -47,12 +51,14 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     started = time.perf_counter()
     response = await _answer_errors(request, handler)
     response.headers["X-Request-Id"] = request_id[:64]
-    log.info(
-        "http_access",
+    write = log.debug if request.path in PROBES else log.info
+    write(
+        "request",
         method=request.method,
         path=request.path,
         status=response.status,
         ms=round((time.perf_counter() - started) * 1000, 2),
+        **request.get(OUTCOME, {}),
     )
     return response
 
@@ -77,9 +83,9 @@ async def _answer_errors(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     except AdapterError as err:
         return to_aiohttp(replies.unsigned_problem(err.code, err.detail, rt.clock()))
-    except (SQLAlchemyError, OSError) as exc:
+    except StorageUnavailable as exc:
         # The internal API's storage is down: nothing was recorded, safe to retry.
-        log.error("storage_unavailable", error=type(exc).__name__)
+        log.error("storage_unavailable", error=str(exc)[:200])
         return to_aiohttp(
             replies.unsigned_problem(UNAVAILABLE.code, UNAVAILABLE.detail, rt.clock())
         )

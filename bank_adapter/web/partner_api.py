@@ -6,18 +6,19 @@ answers with its contract code:
 1. partner known (`X-Partner-Id`), not suspended, within its rate limit;
 2. body at most `max_body_bytes` (413), in the partner's format (415);
 3. signature, by the partner's profile, against the partner's own keys only;
-4. the MessageId is read from what was verified;
-5. in ONE write transaction: if this partner already has a final answer stored for the
-   MessageId, that answer is returned byte for byte (same body) or 409
-   MESSAGE_ID_REUSED (other body), before freshness, so retries of old messages still
-   get their answer. Otherwise the schema, freshness, channel, the service's rules and
-   writes, the signed answer and its storage. The answer leaves only after the commit,
-   so no 2xx is ever sent for something not durably recorded. A concurrent twin that
-   loses a unique-constraint race (same MessageId, same payment, same bill) rolls back
-   whole and is decided again, finding the winner's answer or state.
+4. the MessageId is read from what was verified, and the message decoded (pure work,
+   done before the storage is involved);
+5. one unit of work (`Store.decide`, group-committed with its neighbours): if this
+   partner already has a final answer stored for the MessageId, that answer is returned
+   byte for byte (same body) or 409 MESSAGE_ID_REUSED (other body), before freshness,
+   so retries of old messages still get their answer. Otherwise the schema's verdict,
+   freshness, channel, the service's rules and writes, the signed answer and its
+   storage. The answer leaves only after its batch's commit, so no 2xx is ever sent
+   for something not durably recorded; if the commit fails the answer is a 503.
 
 Errors before step 4 are not stored (nothing verified names the message); 5xx answers
-never are, so a retry after one is processed afresh.
+never are, so a retry after one is processed afresh. Every answer names the request's
+MessageId in InReplyTo when one can be read from the body, even an unverified one.
 """
 
 from __future__ import annotations
@@ -26,16 +27,14 @@ import hashlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import aiohttp
-import structlog
 from aiohttp import web
 from multidict import CIMultiDictProxy
 from pydantic import BaseModel
-from sqlalchemy.exc import SQLAlchemyError
 
 from bank_adapter.core import codec_json, codec_xml
 from bank_adapter.core.messages import Operation, PartnerRequest
@@ -45,13 +44,12 @@ from bank_adapter.core.xmlparse import parse_xml
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.partners import Partner
 from bank_adapter.services.context import CallContext
-from bank_adapter.store.repository import DecideAgain, StoredAnswer, Tx
+from bank_adapter.services.storage import Evidence, StorageUnavailable, StoredAnswer, Tx
 from bank_adapter.web import replies
 from bank_adapter.web.runtime import RUNTIME, Runtime
 
-Service = Callable[[CallContext, Tx, Any], Awaitable[BaseModel]]
-
-log = structlog.get_logger("bank_adapter.partner_api")
+RequestT = TypeVar("RequestT", bound=PartnerRequest)
+Service = Callable[[CallContext, Tx, RequestT], Awaitable[BaseModel]]
 
 _SINGLE_HEADERS = frozenset(
     {
@@ -59,17 +57,18 @@ _SINGLE_HEADERS = frozenset(
         "signature", "signature-input",
     }
 )  # fmt: skip
-DECIDE_ATTEMPTS = 5
 UNAVAILABLE = AdapterError(Code.SERVICE_UNAVAILABLE, "storage unavailable; nothing was recorded")
+# What the access log line of a partner request says besides method, path and status.
+OUTCOME = web.RequestKey("outcome", dict)
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
-    operation: Operation
-    service: Service
+class Route(Generic[RequestT]):
+    operation: Operation[RequestT]
+    service: Service[RequestT]
     # For operations whose accepted requests are kept as evidence: the reference to
     # file them under.
-    evidence: Callable[[Any], str] | None = None
+    evidence: Callable[[RequestT], str] | None = None
 
 
 @dataclass
@@ -77,23 +76,24 @@ class _Exchange:
     """What is known so far about a request, for answering an error properly."""
 
     partner: Partner | None = None
+    body: bytes | None = None
     in_reply_to: UUID | None = None
     code: str = "OK"
 
 
 @dataclass(frozen=True, slots=True)
-class _Draft:
-    """A verified message, parsed but not yet validated against its schema."""
+class _Draft(Generic[RequestT]):
+    """A verified message: its id, and its decoding (or the schema's refusal of it)."""
 
     partner: Partner
-    operation: Operation
     wire: WireRequest
-    message_id: UUID | None
+    message_id: UUID
     body_sha256: str
-    decode: Callable[[], PartnerRequest]
+    message: RequestT | None
+    refusal: AdapterError | None
 
 
-def handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def handler(route: Route[Any]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         rt = request.app[RUNTIME]
         started = time.perf_counter()
@@ -101,44 +101,39 @@ def handler(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespons
         try:
             answer = await _process(rt, route, request, exchange)
         except AdapterError as err:
-            exchange.code = err.code.value
-            answer = replies.failure(rt, exchange.partner, err, exchange.in_reply_to, rt.clock())
-        except (SQLAlchemyError, OSError) as exc:
-            log.error("storage_unavailable", error=type(exc).__name__)
-            exchange.code = UNAVAILABLE.code.value
-            answer = replies.failure(
-                rt, exchange.partner, UNAVAILABLE, exchange.in_reply_to, rt.clock()
-            )
-        _observe(rt, route, exchange, answer, time.perf_counter() - started)
+            answer = await _failure(rt, request, exchange, err)
+        except StorageUnavailable:
+            answer = await _failure(rt, request, exchange, UNAVAILABLE)
+        _observe(rt, route, request, exchange, answer, time.perf_counter() - started)
         return to_aiohttp(answer)
 
     return handle
 
 
 async def _process(
-    rt: Runtime, route: Route, request: web.Request, exchange: _Exchange
+    rt: Runtime, route: Route[Any], request: web.Request, exchange: _Exchange
 ) -> WireResponse:
     partner = _partner(rt, request)
     # Known from here on: every error below is answered in this partner's own profile.
     exchange.partner = partner
-    structlog.contextvars.bind_contextvars(partner=partner.id)
     _admit(rt, partner)
     if request.method != "POST":
         raise AdapterError(Code.METHOD_NOT_ALLOWED, "partner operations are POST")
-    body = await _read_body(request, rt.settings.max_body_bytes)
+    exchange.body = await _read_body(request, rt.settings.max_body_bytes)
     _check_format(request, partner)
-    now = rt.clock()
     # RFC 9421 @path is the path as sent, not percent-decoded.
-    wire = WireRequest(request.method, request.rel_url.raw_path, _lower(request.headers), body)
-    policy = VerifyPolicy(partner.keys, partner.algorithms, now)
+    wire = WireRequest(
+        request.method, request.rel_url.raw_path, _lower(request.headers), exchange.body
+    )
+    policy = VerifyPolicy(partner.keys, partner.algorithms, rt.clock())
     verified = rt.profiles[partner.signature].verify_request(wire, policy)
     draft = _draft(partner, route.operation, wire, verified)
-    if draft.message_id is None:
-        draft.decode()  # raises SCHEMA_INVALID naming messageId
-        raise AdapterError(Code.SCHEMA_INVALID, "messageId: missing or not a UUID")
     exchange.in_reply_to = draft.message_id
-    structlog.contextvars.bind_contextvars(message_id=str(draft.message_id))
-    return await _answer(rt, route, draft, exchange)
+
+    async def decide(tx: Tx) -> WireResponse:
+        return await _decide_and_record(rt, route, draft, tx, exchange)
+
+    return await rt.store.decide(decide)
 
 
 def _partner(rt: Runtime, request: web.Request) -> Partner:
@@ -200,41 +195,66 @@ def _lower(headers: CIMultiDictProxy[str]) -> dict[str, str]:
     return lowered
 
 
-def _draft(partner: Partner, op: Operation, wire: WireRequest, verified: Verified) -> _Draft:
+def _draft(
+    partner: Partner, op: Operation[RequestT], wire: WireRequest, verified: Verified
+) -> _Draft[RequestT]:
     digest = hashlib.sha256(verified.body).hexdigest()
     if partner.format == "json":
         data = codec_json.decode_json(verified.body)
-        return _Draft(
-            partner, op, wire, codec_json.peek_message_id(data), digest,
-            lambda: codec_json.validate(op.request_model, data),
-        )  # fmt: skip
-    root = verified.xml_root if verified.xml_root is not None else parse_xml(verified.body)
-    if partner.signature == "xmldsig" and root.tag != f"{{{codec_xml.NAMESPACE}}}{op.request_root}":
-        # With XML-DSig the root element is what binds the signature to the operation,
-        # as htm/htu do for JWS and @path for HTTP signatures.
+        message_id = codec_json.peek_message_id(data)
+        decode: Callable[[], RequestT] = lambda: codec_json.validate(op.request_model, data)  # noqa: E731
+    else:
+        root = verified.xml_root if verified.xml_root is not None else parse_xml(verified.body)
+        if partner.signature == "xmldsig":
+            _bind_root(root.tag, op)
+        message_id = codec_xml.peek_message_id(root)
+        decode = lambda: codec_xml.decode_xml(root, op.request_model, op.request_root)  # noqa: E731
+    try:
+        message, refusal = decode(), None
+    except AdapterError as err:
+        message, refusal = None, err
+    if message_id is None:
+        raise refusal or AdapterError(Code.SCHEMA_INVALID, "messageId: missing or not a UUID")
+    return _Draft(partner, wire, message_id, digest, message, refusal)
+
+
+def _bind_root(tag: str, op: Operation[Any]) -> None:
+    # With XML-DSig the root element is what binds the signature to the operation, as
+    # htm/htu do for JWS and @path for HTTP signatures.
+    if tag != f"{{{codec_xml.NAMESPACE}}}{op.request_root}":
         raise AdapterError(
             Code.SIGNATURE_INVALID, f"the message was signed for another operation than {op.path}"
         )
-    return _Draft(
-        partner, op, wire, codec_xml.peek_message_id(root), digest,
-        lambda: codec_xml.decode_xml(root, op.request_model, op.request_root),
-    )  # fmt: skip
 
 
-async def _answer(rt: Runtime, route: Route, draft: _Draft, exchange: _Exchange) -> WireResponse:
-    assert draft.message_id is not None
+async def _decide_and_record(
+    rt: Runtime, route: Route[RequestT], draft: _Draft[RequestT], tx: Tx, exchange: _Exchange
+) -> WireResponse:
     message_id = str(draft.message_id)
-    for _ in range(DECIDE_ATTEMPTS):
-        try:
-            return await _decide_and_record(rt, route, draft, message_id, exchange)
-        except DecideAgain as exc:
-            # A concurrent transaction committed first (same MessageId, same payment,
-            # same bill): this one rolled back whole; decide again on what is there now.
-            log.info("decided_again", reason=str(exc)[:200])
-    raise UNAVAILABLE
+    stored = await tx.answer(draft.partner.id, message_id)
+    if stored is not None:
+        return _replay(rt, draft, stored, exchange)
+    now = rt.clock()
+    try:
+        message = _admitted(rt, draft, now)
+        model = await route.service(_context(rt, draft, now), tx, message)
+        answer = replies.success(rt, draft.partner, route.operation, model, now)
+        if route.evidence is not None:
+            tx.add_evidence(_evidence(route, draft, message, now))
+    except AdapterError as err:
+        exchange.code = err.code.value
+        answer = replies.failure(rt, draft.partner, err, draft.message_id, now)
+    if answer.status < 500:
+        stored_answer = StoredAnswer(
+            draft.body_sha256, answer.status, answer.content_type, answer.headers, answer.body
+        )
+        tx.save_answer(draft.partner.id, message_id, stored_answer, now)
+    return answer
 
 
-def _replay(rt: Runtime, draft: _Draft, stored: StoredAnswer, exchange: _Exchange) -> WireResponse:
+def _replay(
+    rt: Runtime, draft: _Draft[Any], stored: StoredAnswer, exchange: _Exchange
+) -> WireResponse:
     if stored.body_sha256 != draft.body_sha256:
         raise AdapterError(Code.MESSAGE_ID_REUSED, "this MessageId was used for another message")
     rt.metrics.replays.labels(draft.partner.id).inc()
@@ -242,53 +262,13 @@ def _replay(rt: Runtime, draft: _Draft, stored: StoredAnswer, exchange: _Exchang
     return WireResponse(stored.status, stored.content_type, stored.body, stored.headers)
 
 
-async def _decide_and_record(
-    rt: Runtime, route: Route, draft: _Draft, message_id: str, exchange: _Exchange
-) -> WireResponse:
-    async with rt.store.write() as tx:
-        stored = await tx.answer(draft.partner.id, message_id)
-        if stored is not None:
-            return _replay(rt, draft, stored, exchange)
-        now = rt.clock()
-        try:
-            message, model = await _decide(rt, route, draft, tx, now)
-            answer = replies.success(rt, draft.partner, route.operation, model, now)
-            if route.evidence is not None:
-                await _keep_evidence(tx, route, draft, message, now)
-        except AdapterError as err:
-            exchange.code = err.code.value
-            answer = replies.failure(rt, draft.partner, err, draft.message_id, now)
-        if answer.status < 500:
-            stored_answer = StoredAnswer(
-                draft.body_sha256, answer.status, answer.content_type, answer.headers, answer.body
-            )
-            await tx.save_answer(draft.partner.id, message_id, stored_answer, now)
-    return answer
-
-
-async def _keep_evidence(
-    tx: Tx, route: Route, draft: _Draft, message: PartnerRequest, now: datetime
-) -> None:
-    assert route.evidence is not None
-    await tx.add_evidence(
-        partner_id=draft.partner.id,
-        bank_payment_ref=route.evidence(message),
-        operation=route.operation.name,
-        message_id=str(message.message_id),
-        method=draft.wire.method,
-        path=draft.wire.path,
-        headers=draft.wire.headers,
-        body=draft.wire.body,
-        now=now,
-    )
-
-
-async def _decide(
-    rt: Runtime, route: Route, draft: _Draft, tx: Tx, now: datetime
-) -> tuple[PartnerRequest, BaseModel]:
-    message = draft.decode()
-    skew = timedelta(seconds=rt.settings.max_clock_skew_s)
-    if abs(message.timestamp - now) > skew:
+def _admitted(rt: Runtime, draft: _Draft[RequestT], now: Any) -> RequestT:
+    """The message, if its schema, freshness and channel admit it."""
+    if draft.message is None:
+        assert draft.refusal is not None
+        raise draft.refusal
+    message = draft.message
+    if abs(message.timestamp - now) > timedelta(seconds=rt.settings.max_clock_skew_s):
         raise AdapterError(
             Code.STALE_MESSAGE,
             f"timestamp is more than {rt.settings.max_clock_skew_s} s from the adapter's clock",
@@ -298,27 +278,71 @@ async def _decide(
             Code.CHANNEL_NOT_ALLOWED,
             f"channel {message.channel.value} is not allowed for this partner",
         )
-    assert draft.message_id is not None
-    ctx = CallContext(
-        draft.partner, now, draft.message_id, rt.otp_key, rt.fees, rt.page_token_key, rt.clock
+    return message
+
+
+def _context(rt: Runtime, draft: _Draft[Any], now: Any) -> CallContext:
+    return CallContext(draft.partner, now, draft.message_id, rt.otp_key, rt.fees, rt.page_token_key)
+
+
+def _evidence(route: Route[RequestT], draft: _Draft[Any], message: RequestT, now: Any) -> Evidence:
+    assert route.evidence is not None
+    wire = draft.wire
+    return Evidence(
+        partner_id=draft.partner.id,
+        bank_payment_ref=route.evidence(message),
+        operation=route.operation.name,
+        message_id=str(message.message_id),
+        method=wire.method,
+        path=wire.path,
+        headers=wire.headers,
+        body=wire.body,
+        received_at=now,
     )
-    return message, await route.service(ctx, tx, message)
+
+
+async def _failure(
+    rt: Runtime, request: web.Request, exchange: _Exchange, err: AdapterError
+) -> WireResponse:
+    exchange.code = err.code.value
+    if exchange.in_reply_to is None:
+        exchange.in_reply_to = await _readable_message_id(rt, request, exchange)
+    return replies.failure(rt, exchange.partner, err, exchange.in_reply_to, rt.clock())
+
+
+async def _readable_message_id(
+    rt: Runtime, request: web.Request, exchange: _Exchange
+) -> UUID | None:
+    """The MessageId an unverified body names, for InReplyTo on early answers."""
+    if exchange.body is None:
+        try:
+            exchange.body = await _read_body(request, rt.settings.max_body_bytes)
+        except AdapterError:
+            return None
+    body = exchange.body.lstrip()
+    try:
+        if body.startswith(b"<"):
+            return codec_xml.peek_message_id(parse_xml(body))
+        return codec_json.peek_message_id(codec_json.decode_json(body))
+    except AdapterError:
+        return None
 
 
 def _observe(
-    rt: Runtime, route: Route, exchange: _Exchange, answer: WireResponse, seconds: float
+    rt: Runtime,
+    route: Route[Any],
+    request: web.Request,
+    exchange: _Exchange,
+    answer: WireResponse,
+    seconds: float,
 ) -> None:
     code = "OK" if answer.status < 300 else exchange.code
     partner = exchange.partner.id if exchange.partner is not None else "-"
-    rt.metrics.requests.labels(partner, route.operation.name, code).inc()
-    rt.metrics.latency.labels(route.operation.name).observe(seconds)
-    log.info(
-        "partner_request",
-        operation=route.operation.name,
-        status=answer.status,
-        code=code,
-        ms=round(seconds * 1000, 2),
-    )
+    rt.metrics.observe_request(partner, route.operation.name, code, seconds)
+    outcome = {"partner": partner, "operation": route.operation.name, "code": code}
+    if exchange.in_reply_to is not None:
+        outcome["message_id"] = str(exchange.in_reply_to)
+    request[OUTCOME] = outcome
 
 
 def to_aiohttp(answer: WireResponse) -> web.Response:

@@ -7,6 +7,7 @@ detached JWS (contract section 2); all others follow the partner's configuration
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel
@@ -23,7 +24,7 @@ ERROR_TYPE = "urn:bank-adapter:v1:error:"
 
 
 def success(
-    rt: Runtime, partner: Partner, op: Operation, model: BaseModel, now: datetime
+    rt: Runtime, partner: Partner, op: Operation[Any], model: BaseModel, now: datetime
 ) -> WireResponse:
     if partner.format == "xml":
         body = codec_xml.encode_xml(model, op.response_root)

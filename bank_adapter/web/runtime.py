@@ -47,10 +47,11 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     limiter: RateLimiter = field(default_factory=RateLimiter)
 
-    @property
-    def page_token_key(self) -> bytes:
-        """Derived from the OTP secret, so every instance shares it without a new setting."""
-        return hmac.new(self.otp_key, b"statement page tokens", hashlib.sha256).digest()
+    page_token_key: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Derived from the OTP secret, so every instance shares it without a new setting.
+        self.page_token_key = hmac.digest(self.otp_key, b"statement page tokens", hashlib.sha256)
 
     @property
     def published_keys(self) -> list[PublicKey]:

@@ -81,8 +81,8 @@ async def test_the_otp_is_stored_only_as_a_hash(service):
         id_number=id_number, mobile=mobile, channel="APP", bank_customer_ref="c"
     )
     otp = await service.otp(mobile)
-    async with service.runtime.store.read() as tx:
-        rows = (await tx.conn.exec_driver_sql("SELECT * FROM activations")).all()
+    async with service.runtime.store.engine.connect() as tx:
+        rows = (await tx.exec_driver_sql("SELECT * FROM activations")).all()
     assert rows
     assert all(otp not in str(row) for row in rows)
 

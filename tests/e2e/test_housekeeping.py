@@ -21,8 +21,8 @@ async def test_the_service_purges_answers_older_than_the_window(settings, clock)
     now = clock()
     answer = StoredAnswer("0" * 64, 200, "application/json", (), b"{}")
     async with runtime.store.write() as tx:
-        await tx.save_answer("JWSA", "old", answer, now - timedelta(days=7, minutes=1))
-        await tx.save_answer("JWSA", "young", answer, now - timedelta(days=6, hours=23))
+        tx.save_answer("JWSA", "old", answer, now - timedelta(days=7, minutes=1))
+        tx.save_answer("JWSA", "young", answer, now - timedelta(days=6, hours=23))
     runner = web.AppRunner(build_app(runtime), access_log=None)
     await runner.setup()
     try:

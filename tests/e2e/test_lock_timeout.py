@@ -31,9 +31,9 @@ def settings(settings: Settings) -> Settings:
 async def hold_bill(database_url: str, bill_number: str, release: asyncio.Event) -> None:
     other = Store.open(database_url)
     try:
-        async with other.write() as tx:
+        async with other.engine.begin() as tx:
             query = select(t.bills).where(t.bills.c.bill_number == bill_number)
-            await tx.conn.execute(query.with_for_update())
+            await tx.execute(query.with_for_update())
             await release.wait()
     finally:
         await other.close()

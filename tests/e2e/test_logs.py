@@ -249,18 +249,22 @@ def test_no_otp(log_lines: list[dict[str, Any]], drove: Secrets) -> None:
 
 def about_a_partner_request(line: dict[str, Any]) -> bool:
     return (
-        line.get("event") == "partner_request"
-        or line.get("path") in PARTNER_PATHS
-        or "message_id" in line
+        is_partner_request_line(line) or line.get("path") in PARTNER_PATHS or "message_id" in line
     )
+
+
+def is_partner_request_line(line: dict[str, Any]) -> bool:
+    """The one line per partner request: the access line, with its operation and code."""
+    return line.get("event") == "request" and "operation" in line
 
 
 def test_lines_about_partner_requests_name_the_partner_and_the_request(
     log_lines: list[dict[str, Any]], drove: Secrets
 ) -> None:
     about = [line for line in log_lines if about_a_partner_request(line)]
-    partner_request_lines = [line for line in about if line.get("event") == "partner_request"]
-    assert len(partner_request_lines) == len(drove.partner_replies)
+    partner_request_lines = [line for line in about if is_partner_request_line(line)]
+    # One line per request: the access line is the only line about it.
+    assert len(partner_request_lines) == len(drove.partner_replies) == len(about)
     for line in about:
         assert line.get("partner") in {"RJHI", "SABB", "NCBK", "BSFR"}, line
         assert line.get("request_id"), line
@@ -270,9 +274,7 @@ def test_lines_about_partner_requests_name_the_partner_and_the_request(
 def test_logged_request_ids_are_the_ones_answered(
     log_lines: list[dict[str, Any]], drove: Secrets
 ) -> None:
-    logged = {
-        line.get("request_id") for line in log_lines if line.get("event") == "partner_request"
-    }
+    logged = {line.get("request_id") for line in log_lines if is_partner_request_line(line)}
     answered = {reply.headers.get("x-request-id") for reply in drove.partner_replies}
     assert answered == logged
 
@@ -280,7 +282,7 @@ def test_logged_request_ids_are_the_ones_answered(
 def test_id_numbers_in_logged_paths_are_masked(
     log_lines: list[dict[str, Any]], drove: Secrets
 ) -> None:
-    paths = [line["path"] for line in log_lines if line.get("event") == "http_access"]
+    paths = [line["path"] for line in log_lines if line.get("event") == "request"]
     assert drove.account_urls
     for url in drove.account_urls:
         id_number = url.rsplit("/", 1)[1]

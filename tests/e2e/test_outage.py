@@ -194,8 +194,8 @@ async def wait_for(predicate: Any, within_s: float) -> None:
 
 
 async def scalar(service: Any, sql: str, **params: Any) -> Any:
-    async with service.runtime.store.read() as tx:
-        return (await tx.conn.execute(text(sql), params)).scalar_one()
+    async with service.runtime.store.engine.connect() as tx:
+        return (await tx.execute(text(sql), params)).scalar_one()
 
 
 async def test_an_outage_under_traffic_is_503_then_recovers_with_nothing_half_done(service, target):

@@ -63,7 +63,8 @@ async def test_unknown_partner_gets_a_jws_signed_problem(service, partner_header
 
     assert status == 401
     problem = assert_jws_signed_problem(service, status, reply_headers, reply, "UNKNOWN_PARTNER")
-    assert "inReplyTo" not in problem
+    # Contract 1.1 section 3: the body names a readable MessageId, so the answer does too.
+    assert problem["inReplyTo"] == json.loads(body)["messageId"]
 
 
 async def test_unknown_partner_for_an_xml_bank_is_still_a_signed_json_problem(service):

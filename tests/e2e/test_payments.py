@@ -376,9 +376,9 @@ async def test_the_banks_signed_request_is_kept_as_evidence(service, test_partne
     )
     await client.reverse(bank_payment_ref=reference, reason="test", channel="APP")
 
-    async with service.runtime.store.read() as tx:
+    async with service.runtime.store.engine.connect() as tx:
         rows = (
-            await tx.conn.exec_driver_sql(
+            await tx.exec_driver_sql(
                 "SELECT operation, method, path, headers, body FROM evidence ORDER BY id"
             )
         ).all()

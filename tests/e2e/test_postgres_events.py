@@ -61,14 +61,13 @@ async def test_a_consumer_polling_between_overlapping_transactions_sees_each_eve
 
     async def transaction_a() -> None:
         async with service.runtime.store.write() as tx:
-            await tx.add_event("A", {"instance": 1}, NOW)
-            await tx.flush_events()  # seq drawn now; commit when released
+            tx.add_event("A", {"instance": 1}, NOW)  # numbered when its batch commits
             a_drawn.set()
             await release_a.wait()
 
     async def transaction_b() -> None:
         async with other_instance.write() as tx:
-            await tx.add_event("B", {"instance": 2}, NOW)
+            tx.add_event("B", {"instance": 2}, NOW)
 
     a = asyncio.create_task(transaction_a())
     await a_drawn.wait()
@@ -95,14 +94,14 @@ async def test_numbers_drawn_before_commit_would_let_the_consumer_skip_one(servi
         "INSERT INTO events (seq, type, occurred_at, data) "
         "VALUES (nextval('identity_like'), :type, :at, :data)"
     ).bindparams(bindparam("at", type_=UtcDateTime), bindparam("data", type_=JSON))
-    async with service.runtime.store.write() as tx:
-        await tx.conn.execute(text("CREATE SEQUENCE identity_like"))
+    async with service.runtime.store.engine.begin() as tx:
+        await tx.execute(text("CREATE SEQUENCE identity_like"))
     consumer = Consumer(service)
 
-    async with service.runtime.store.write() as a:
-        await a.conn.execute(insert, {"type": "A", "at": NOW, "data": {}})  # draws 1
-        async with other_instance.write() as b:
-            await b.conn.execute(insert, {"type": "B", "at": NOW, "data": {}})  # draws 2
+    async with service.runtime.store.engine.begin() as a:
+        await a.execute(insert, {"type": "A", "at": NOW, "data": {}})  # draws 1
+        async with other_instance.engine.begin() as b:
+            await b.execute(insert, {"type": "B", "at": NOW, "data": {}})  # draws 2
         assert await consumer.poll() == [(2, "B")]
     # A has committed seq 1 now, behind the cursor.
     assert await consumer.poll() == []

@@ -160,8 +160,8 @@ async def db(pair: Pair) -> Any:
 
 
 async def scalar(store: Store, sql: str, **params: Any) -> Any:
-    async with store.read() as tx:
-        return (await tx.conn.execute(text(sql), params)).scalar_one()
+    async with store.engine.connect() as tx:
+        return (await tx.execute(text(sql), params)).scalar_one()
 
 
 PAYMENTS_OF_REF = "SELECT count(*) FROM payments WHERE bank_payment_ref = :ref"

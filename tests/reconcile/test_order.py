@@ -54,9 +54,9 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
 async def _collate_by_locale(store: Store) -> None:
     """Give the references a linguistic collation (the test cluster's default is C), so
     a query that forgot to ask for code point order would come back in another one."""
-    async with store.write() as tx:
+    async with store.engine.begin() as tx:
         column = 'bank_payment_ref TYPE VARCHAR(64) COLLATE "und-x-icu"'
-        await tx.conn.execute(text(f"ALTER TABLE payments ALTER COLUMN {column}"))
+        await tx.execute(text(f"ALTER TABLE payments ALTER COLUMN {column}"))
 
 
 async def add_payments(store: Store, refs: list[str], day: date = DAY) -> None:
@@ -77,8 +77,8 @@ async def add_payments(store: Store, refs: list[str], day: date = DAY) -> None:
         }
         for i, ref in enumerate(refs, 1)
     ]
-    async with store.write() as tx:
-        await tx.conn.execute(insert(t.payments), rows)
+    async with store.engine.begin() as tx:
+        await tx.execute(insert(t.payments), rows)
 
 
 def bank_row(ref: str, line: int) -> BankRow:
@@ -91,8 +91,8 @@ async def test_the_ledger_streams_the_day_in_code_point_order(store):
     await add_payments(store, refs)
     await add_payments(store, ["other-day"], date(2026, 1, 16))
 
-    async with store.read() as tx:
-        streamed = [row async for row in day_rows(tx.conn, "RJHI", DAY)]
+    async with store.engine.connect() as tx:
+        streamed = [row async for row in day_rows(tx, "RJHI", DAY)]
 
     assert [row.bank_payment_ref for row in streamed] == sorted(TRICKY)
     assert {row.business_date for row in streamed} == {DAY}
@@ -101,8 +101,8 @@ async def test_the_ledger_streams_the_day_in_code_point_order(store):
 async def test_the_ledger_rows_carry_what_the_report_shows(store):
     await add_payments(store, ["A"])
 
-    async with store.read() as tx:
-        (row,) = [row async for row in day_rows(tx.conn, "RJHI", DAY)]
+    async with store.engine.connect() as tx:
+        (row,) = [row async for row in day_rows(tx, "RJHI", DAY)]
 
     assert row.payment_id == "P0000000000000000001"
     assert (row.amount, row.amount_halalas, row.status) == ("1.00", 100, PaymentStatus.POSTED)
@@ -110,8 +110,8 @@ async def test_the_ledger_rows_carry_what_the_report_shows(store):
 
 
 async def test_on_sqlite_the_day_is_one_range_scan_of_the_reconciliation_index(sqlite_store):
-    async with sqlite_store.read() as tx:
-        plan = await tx.conn.execute(
+    async with sqlite_store.engine.connect() as tx:
+        plan = await tx.execute(
             text(
                 "EXPLAIN QUERY PLAN SELECT bank_payment_ref FROM payments WHERE partner_id = 'R'"
                 " AND business_date = '2026-01-15' ORDER BY bank_payment_ref"
@@ -127,10 +127,10 @@ async def test_references_are_looked_up_while_the_day_streams(store):
     await add_payments(store, ["A", "B", "C"])
     await add_payments(store, ["X"], date(2026, 1, 16))
 
-    async with store.read() as tx:
+    async with store.engine.connect() as tx:
         found = [
-            (row.bank_payment_ref, sorted(await payments_by_ref(tx.conn, "RJHI", ["X", "C"])))
-            async for row in day_rows(tx.conn, "RJHI", DAY)
+            (row.bank_payment_ref, sorted(await payments_by_ref(tx, "RJHI", ["X", "C"])))
+            async for row in day_rows(tx, "RJHI", DAY)
         ]
 
     assert found == [("A", ["C", "X"]), ("B", ["C", "X"]), ("C", ["C", "X"])]
@@ -140,8 +140,8 @@ async def test_references_are_found_on_any_business_date(store):
     await add_payments(store, ["A"])
     await add_payments(store, ["B"], date(2026, 1, 16))
 
-    async with store.read() as tx:
-        found = await payments_by_ref(tx.conn, "RJHI", ["A", "B", "C"])
+    async with store.engine.connect() as tx:
+        found = await payments_by_ref(tx, "RJHI", ["A", "B", "C"])
 
     assert {ref: row.business_date for ref, row in found.items()} == {
         "A": DAY,

@@ -1,10 +1,7 @@
-"""Reads that a decision rests on, in a write transaction, wait for a concurrent writer
-of the same thing to commit, then see its outcome (see `bank_adapter.store.txbase`).
-
-On SQLite the whole write transaction waits (one writer at a time); on PostgreSQL, at
-READ COMMITTED, the read itself waits: a payment reference through an advisory lock
-(there may be no row yet), bills and activations `FOR UPDATE`. Two `Store`s on one
-database stand for two adapter instances. Plain reads never wait.
+"""Reads that a decision rests on wait for a concurrent writer to commit, then see its
+outcome (see `bank_adapter.store.batch`): one batch of units of work writes at a time,
+across processes and instances (SQLite's write lock, PostgreSQL's writer advisory lock).
+Two `Store`s on one database stand for two adapter instances. Plain reads never wait.
 """
 
 from __future__ import annotations
@@ -17,8 +14,9 @@ from typing import Any
 from bank_adapter.core.messages import BillStatus, PaymentStatus, ServiceCode
 from bank_adapter.domain.activation import ActivationAttempt
 from bank_adapter.domain.bills import Bill, new_bill_number
-from bank_adapter.store.ledger import NewPayment
-from bank_adapter.store.repository import Store, Tx
+from bank_adapter.domain.payments import NewPayment
+from bank_adapter.services.storage import Tx
+from bank_adapter.store.repository import Store
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 HELD_S = 0.4

@@ -72,7 +72,7 @@ async def test_a_second_upgrade_changes_nothing(store):
     await migrate.upgrade(store.engine)
     now = datetime.now(UTC)
     async with store.write() as tx:
-        await tx.add_event("ACCOUNT_ACTIVATED", {"idNumber": "x"}, now)
+        tx.add_event("ACCOUNT_ACTIVATED", {"idNumber": "x"}, now)
 
     await migrate.upgrade(store.engine)
 
@@ -149,10 +149,10 @@ async def probe_store(store: Store) -> Store:
     ],
 )
 async def test_utc_datetime_round_trips_aware_datetimes(probe_store, value):
-    async with probe_store.write() as tx:
-        await tx.conn.execute(insert(probe).values(id="a", at=value))
-    async with probe_store.read() as tx:
-        stored = (await tx.conn.execute(select(probe.c.at))).scalar_one()
+    async with probe_store.engine.begin() as tx:
+        await tx.execute(insert(probe).values(id="a", at=value))
+    async with probe_store.engine.connect() as tx:
+        stored = (await tx.execute(select(probe.c.at))).scalar_one()
 
     assert stored == value
     assert stored.tzinfo is UTC
@@ -160,29 +160,29 @@ async def test_utc_datetime_round_trips_aware_datetimes(probe_store, value):
 
 
 async def test_utc_datetime_keeps_null(probe_store):
-    async with probe_store.write() as tx:
-        await tx.conn.execute(insert(probe).values(id="n", at=None))
-    async with probe_store.read() as tx:
-        assert (await tx.conn.execute(select(probe.c.at))).scalar_one() is None
+    async with probe_store.engine.begin() as tx:
+        await tx.execute(insert(probe).values(id="n", at=None))
+    async with probe_store.engine.connect() as tx:
+        assert (await tx.execute(select(probe.c.at))).scalar_one() is None
 
 
 async def test_utc_datetime_orders_by_instant_not_by_local_time(probe_store):
     riyadh = timezone(timedelta(hours=3))
     early_but_later_wall_clock = datetime(2026, 3, 1, 11, 0, tzinfo=riyadh)  # 08:00 UTC
     later = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-    async with probe_store.write() as tx:
-        await tx.conn.execute(insert(probe).values(id="late", at=later))
-        await tx.conn.execute(insert(probe).values(id="early", at=early_but_later_wall_clock))
-    async with probe_store.read() as tx:
-        rows = await tx.conn.execute(select(probe.c.id).order_by(probe.c.at))
+    async with probe_store.engine.begin() as tx:
+        await tx.execute(insert(probe).values(id="late", at=later))
+        await tx.execute(insert(probe).values(id="early", at=early_but_later_wall_clock))
+    async with probe_store.engine.connect() as tx:
+        rows = await tx.execute(select(probe.c.id).order_by(probe.c.at))
         assert [row.id for row in rows] == ["early", "late"]
 
 
 async def test_utc_datetime_refuses_naive_datetimes(probe_store):
     with pytest.raises(StatementError) as refused:
-        async with probe_store.write() as tx:
-            await tx.conn.execute(insert(probe).values(id="x", at=datetime(2026, 3, 1, 12, 0)))
+        async with probe_store.engine.begin() as tx:
+            await tx.execute(insert(probe).values(id="x", at=datetime(2026, 3, 1, 12, 0)))
     assert isinstance(refused.value.orig, ValueError)
     assert "naive" in str(refused.value.orig)
-    async with probe_store.read() as tx:
-        assert (await tx.conn.execute(select(probe.c.id))).all() == []
+    async with probe_store.engine.connect() as tx:
+        assert (await tx.execute(select(probe.c.id))).all() == []
