@@ -16,6 +16,7 @@ from bank_adapter.clock import Clock
 from bank_adapter.core.httpsig import HttpSigProfile
 from bank_adapter.core.jws import JwsProfile
 from bank_adapter.core.keys import (
+    KeyFormatError,
     PublicKey,
     SigningKey,
     generate,
@@ -103,8 +104,8 @@ def load_signing_key(settings: Settings) -> SigningKey:
             _write_secret(path, private_pem(generate("EC-P256")))
     try:
         key = SigningKey(settings.signing_kid, load_private_pem(path.read_bytes()))
-    except OSError as exc:
-        raise SettingsError(f"BANK_ADAPTER_SIGNING_KEY: cannot read {path}: {exc}") from exc
+    except (OSError, KeyFormatError) as exc:
+        raise SettingsError(f"BANK_ADAPTER_SIGNING_KEY: cannot use {path}: {exc}") from exc
     # Every profile must be able to answer with it: XML-DSig has no Ed25519.
     if not _adapter_key_ok(key):
         raise SettingsError(
@@ -127,7 +128,10 @@ def load_otp_key(settings: Settings) -> bytes:
     path = settings.var_dir / "otp-key"
     if not path.exists():
         _write_secret(path, secrets.token_hex(32).encode("ascii"))
-    return path.read_bytes().strip()
+    key = path.read_bytes().strip()
+    if not key:
+        raise SettingsError(f"BANK_ADAPTER_OTP_KEY: the generated key file {path} is empty")
+    return key
 
 
 def _write_secret(path: Path, data: bytes) -> None:
