@@ -6,8 +6,10 @@ message), and every one of those freedoms has been used for signature wrapping o
 substitution. So the shape is checked here, on the tree, before libxmlsec is asked about
 the cryptography; libxmlsec alone would accept most of the attacks the tests replay.
 
-1. Parse once with the hardened parser (`parse_xml`): DTDs and entity declarations are
-   MALFORMED_MESSAGE before anything else happens.
+1. Parse once with the hardened parser (`parse_xml`): DTDs and entity declarations, and
+   a tree beyond the shape limits (a request's: `limits.REQUEST_XML`), are
+   MALFORMED_MESSAGE before anything else happens, canonicalisation above all (its cost
+   grows with the square of the attributes on one element).
 2. Locate: the document holds exactly one `ds:Signature` anywhere (none is
    SIGNATURE_MISSING), and it is the root element's last child.
 3. No comments or processing instructions inside the root: `URI=""` drops comments
@@ -45,6 +47,7 @@ import xmlsec
 from lxml import etree
 
 from bank_adapter.core.keys import PublicKey, SigningKey, private_pem, public_pem
+from bank_adapter.core.limits import REQUEST_XML
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
 from bank_adapter.core.wire import Headers, WireRequest
 from bank_adapter.core.xmlparse import parse_xml
@@ -131,12 +134,12 @@ class XmlDsigProfile:
         self._signing_keys: dict[SigningKey, xmlsec.Key] = {}
 
     def verify_request(self, request: WireRequest, policy: VerifyPolicy) -> Verified:
-        return self._verify(request.body, policy)
+        return self._verify(parse_xml(request.body, REQUEST_XML), request.body, policy)
 
     def verify_response(
         self, status: int, headers: Mapping[str, str], body: bytes, policy: VerifyPolicy
     ) -> Verified:
-        return self._verify(body, policy)
+        return self._verify(parse_xml(body), body, policy)
 
     def sign_response(
         self, status: int, content_type: str, body: bytes, key: SigningKey, now: datetime
@@ -161,8 +164,7 @@ class XmlDsigProfile:
             raise ValueError(f"{alg} needs a {signature_method.key_kind} key, not {key.kind}")
         return self._sign(body, key, signature_method)
 
-    def _verify(self, body: bytes, policy: VerifyPolicy) -> Verified:
-        root = parse_xml(body)
+    def _verify(self, root: etree._Element, body: bytes, policy: VerifyPolicy) -> Verified:
         signature = _the_signature(root)
         _refuse_unsigned_nodes(root)
         method = _checked_shape(signature)
