@@ -43,8 +43,16 @@ _SHOULD: Final = re.compile(r"^(Input|String|List|Value) should")
 
 
 def decode_json(body: bytes, limits: JsonLimits = ANY_JSON) -> dict[str, object]:
-    """The JSON object in `body` (strict UTF-8, unique keys, no NaN, within `limits`),
-    or MALFORMED_MESSAGE."""
+    """The JSON object in `body`, as `parse_json` reads it, or MALFORMED_MESSAGE."""
+    data = parse_json(body, limits)
+    if not isinstance(data, dict):
+        raise AdapterError(Code.MALFORMED_MESSAGE, "the body must be a JSON object")
+    return data
+
+
+def parse_json(body: bytes, limits: JsonLimits = ANY_JSON) -> object:
+    """The JSON value in `body` (strict UTF-8, unique keys, no NaN, no lone surrogate,
+    within `limits`), or MALFORMED_MESSAGE."""
     try:
         data = json.loads(
             body.decode("utf-8"),
@@ -54,8 +62,6 @@ def decode_json(body: bytes, limits: JsonLimits = ANY_JSON) -> dict[str, object]
         )
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeError included
         raise AdapterError(Code.MALFORMED_MESSAGE, _malformed_reason(exc)) from None
-    if not isinstance(data, dict):
-        raise AdapterError(Code.MALFORMED_MESSAGE, "the body must be a JSON object")
     try:
         check_json(data, limits)
     except ShapeError as exc:
