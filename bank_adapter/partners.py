@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeGuard
 
-from bank_adapter.core.keys import KeyFormatError, PublicKey, key_kind, load_public_pem
+from bank_adapter.core.keys import KeyFormatError, PublicKey, key_kind, read_public_pem
 
 CHANNELS = frozenset({"APP", "WEB", "IVR", "ATM", "KIOSK"})
 FORMATS = {"json": "application/json", "xml": "application/xml"}
@@ -219,14 +219,17 @@ class _Reader:
         if not isinstance(pem_path, str) or not pem_path:
             raise self.fail(f"{where}.public_key", "a file path is required")
         try:
-            key = load_public_pem((self.path.parent / pem_path).read_bytes())
+            material = read_public_pem((self.path.parent / pem_path).read_bytes())
         except OSError as exc:
             raise self.fail(
                 f"{where}.public_key", f"cannot read {pem_path}: {exc.strerror}"
             ) from exc
         except KeyFormatError as exc:
-            raise self.fail(f"{where}.public_key", str(exc)) from exc
-        return PublicKey(kid, key, self.not_after(f"{where}.not_after", entry.get("not_after")))
+            raise self.fail(f"{where}.public_key", f"{pem_path}: {exc}") from exc
+        configured = self.not_after(f"{where}.not_after", entry.get("not_after"))
+        # A certificate's validity bounds its key, like not_after: the earlier end wins.
+        ends = [end for end in (configured, material.not_after) if end is not None]
+        return PublicKey(kid, material.key, min(ends, default=None), material.not_before)
 
     def not_after(self, where: str, raw: object) -> datetime | None:
         if raw is None:

@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 import xmlsec
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 from pydantic import BaseModel
 
@@ -29,6 +27,7 @@ from bank_adapter.core.wire import WireRequest
 from bank_adapter.core.xmldsig import DS_NS, XmlDsigProfile
 from bank_adapter.core.xmlparse import parse_xml
 from bank_adapter.errors import AdapterError, Code
+from tests.certs import self_signed
 
 NOW = datetime(2026, 3, 1, 6, 30, tzinfo=UTC)
 LAST_MOMENT = datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=14)))
@@ -78,19 +77,8 @@ def _value(spec: dict[str, Any], defs: dict[str, Any]) -> Any:
 
 
 def certificate_of(key: SigningKey) -> str:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "A bank with a long name " * 2)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.private_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(days=1))
-        .not_valid_after(NOW + timedelta(days=365))
-        .sign(key.private_key, hashes.SHA256())
-    )
-    der = certificate.public_bytes(serialization.Encoding.DER)
-    return base64.b64encode(der).decode("ascii")
+    certificate = self_signed(key.private_key, name="A bank with a long name " * 2)
+    return base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode("ascii")
 
 
 def with_certificate(body: bytes, key: SigningKey) -> bytes:

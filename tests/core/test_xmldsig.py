@@ -18,10 +18,8 @@ from typing import Any
 
 import pytest
 import xmlsec
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -32,6 +30,7 @@ from bank_adapter.core.signing import Verified, VerifyPolicy
 from bank_adapter.core.wire import WireRequest
 from bank_adapter.core.xmldsig import XmlDsigProfile, adapter_algorithm
 from bank_adapter.errors import AdapterError, Code
+from tests.certs import certificate_pem, self_signed
 
 DATA = Path(__file__).parent.parent / "data" / "xmldsig"
 NOW = datetime(2026, 3, 1, 6, 30, tzinfo=UTC)
@@ -184,18 +183,14 @@ def bare_xmlsec_accepts(body: bytes, key: SigningKey) -> bool:
 
 
 def self_signed_certificate(key: SigningKey) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Al Rajhi Bank (not really)")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.private_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(days=1))
-        .not_valid_after(NOW + timedelta(days=365))
-        .sign(key.private_key, hashes.SHA256())
+    return certificate_pem(
+        self_signed(
+            key.private_key,
+            not_before=NOW - timedelta(days=1),
+            not_after=NOW + timedelta(days=365),
+            name="Al Rajhi Bank (not really)",
+        )
     )
-    return certificate.public_bytes(serialization.Encoding.PEM)
 
 
 def rewrite(body: bytes, change: Callable[[etree._Element], None]) -> bytes:
