@@ -47,6 +47,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import http_sf
@@ -113,6 +114,10 @@ class _SignatureInput:
 
 class HttpSigProfile:
     name = "http-sig"
+    formats = frozenset({"json", "xml"})
+    key_kinds: Mapping[str, str] = MappingProxyType(
+        {alg: algorithm.key_kind for alg, algorithm in _ALGORITHMS.items()}
+    )
 
     def verify_request(self, request: WireRequest, policy: VerifyPolicy) -> Verified:
         derived = {"@method": request.method, "@path": request.path}

@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -82,6 +83,10 @@ class _DetachedJws:
 
 class JwsProfile:
     name = "jws"
+    formats = frozenset({"json"})
+    key_kinds: Mapping[str, str] = MappingProxyType(
+        {alg: algorithm.key_kind for alg, algorithm in _ALGORITHMS.items()}
+    )
 
     def verify_request(self, request: WireRequest, policy: VerifyPolicy) -> Verified:
         jws = _parse(request.header(SIGNATURE_HEADER))

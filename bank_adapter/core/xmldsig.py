@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import xmlsec
@@ -48,6 +49,7 @@ from lxml import etree
 
 from bank_adapter.core.keys import PublicKey, SigningKey, private_pem, public_pem
 from bank_adapter.core.limits import REQUEST_XML
+from bank_adapter.core.messages import XML_NAMESPACE
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
 from bank_adapter.core.wire import Headers, WireRequest
 from bank_adapter.core.xmlparse import parse_xml
@@ -100,16 +102,19 @@ _BY_NAME = {method.name: method for method in _METHODS}
 _BY_KEY_KIND = {method.key_kind: method for method in _METHODS}
 
 
-def adapter_algorithm(key: SigningKey) -> str:
-    """The xmldsig algorithm name the adapter signs with when holding `key`."""
-    return _method_for_key(key).name
-
-
 def _method_for_key(key: SigningKey) -> _Method:
     method = _BY_KEY_KIND.get(key.kind)
     if method is None:
         raise ValueError(f"a {key.kind} key cannot sign xmldsig (RSA or EC P-256 only)")
     return method
+
+
+def check_root_binding(root: etree._Element, expected_root: str) -> None:
+    """SIGNATURE_INVALID unless the verified document's root is `expected_root` in the
+    contract's namespace: with XML-DSig the root element is what binds a signature to its
+    operation, as htm/htu do for JWS and @path for HTTP signatures."""
+    if root.tag != etree.QName(XML_NAMESPACE, expected_root).text:
+        raise _invalid(f"the message was signed for another operation than {expected_root}")
 
 
 def _invalid(detail: str) -> AdapterError:
@@ -128,6 +133,10 @@ class XmlDsigProfile:
     """
 
     name = "xmldsig"
+    formats = frozenset({"xml"})
+    key_kinds: Mapping[str, str] = MappingProxyType(
+        {method.name: method.key_kind for method in _METHODS}
+    )
 
     def __init__(self) -> None:
         self._public_keys: dict[bytes, xmlsec.Key] = {}

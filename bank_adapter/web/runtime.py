@@ -13,8 +13,6 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bank_adapter.clock import Clock
-from bank_adapter.core.httpsig import HttpSigProfile
-from bank_adapter.core.jws import JwsProfile
 from bank_adapter.core.keys import (
     KeyFormatError,
     PublicKey,
@@ -24,8 +22,8 @@ from bank_adapter.core.keys import (
     load_public_pem,
     private_pem,
 )
+from bank_adapter.core.profiles import new_profiles
 from bank_adapter.core.signing import SignatureProfile
-from bank_adapter.core.xmldsig import XmlDsigProfile
 from bank_adapter.domain.fees import FeeSchedule, load_fee_schedule
 from bank_adapter.metrics import Metrics
 from bank_adapter.partners import Partner, load_partners
@@ -62,11 +60,6 @@ class Runtime:
 RUNTIME = web.AppKey("runtime", Runtime)
 
 
-def default_profiles() -> dict[str, SignatureProfile]:
-    profiles: list[SignatureProfile] = [JwsProfile(), XmlDsigProfile(), HttpSigProfile()]
-    return {profile.name: profile for profile in profiles}
-
-
 def build_runtime(settings: Settings, clock: Clock, store: Store | None = None) -> Runtime:
     return Runtime(
         settings=settings,
@@ -76,7 +69,7 @@ def build_runtime(settings: Settings, clock: Clock, store: Store | None = None) 
         otp_key=load_otp_key(settings),
         fees=load_fee_schedule(settings.fees_file),
         clock=clock,
-        profiles=default_profiles(),
+        profiles=new_profiles(),
         extra_public_keys=load_extra_public_keys(settings),
     )
 
