@@ -19,7 +19,7 @@ from bank_adapter.core.limits import REQUEST_XML
 from bank_adapter.core.messages import OPERATIONS
 from bank_adapter.core.xmlparse import parse_xml
 from bank_adapter.errors import AdapterError, Code
-from tests.hostile.fuzz import changed_fields, mutated
+from tests.hostile.fuzz import FUZZ, changed_fields, mutated
 
 # What XML 1.0 can carry at all (C1 controls and U+007F it can: those the schema refuses).
 XML_CHARS = st.characters(
@@ -93,6 +93,7 @@ def test_the_valid_messages_decode(path: str) -> None:
 
 
 @pytest.mark.parametrize("path", OPERATIONS)
+@FUZZ
 @given(body=st.binary(max_size=512))
 def test_random_bytes_in_either_format(path: str, body: bytes) -> None:
     decode_json(path, body)
@@ -100,6 +101,7 @@ def test_random_bytes_in_either_format(path: str, body: bytes) -> None:
 
 
 @pytest.mark.parametrize("path", OPERATIONS)
+@FUZZ
 @given(data=st.data())
 def test_mutated_bytes_of_a_valid_message(path: str, data: st.DataObject) -> None:
     decode_json(path, data.draw(mutated(json.dumps(valid_json(path)).encode())))
@@ -107,6 +109,7 @@ def test_mutated_bytes_of_a_valid_message(path: str, data: st.DataObject) -> Non
 
 
 @pytest.mark.parametrize("path", OPERATIONS)
+@FUZZ
 @given(data=st.data())
 def test_any_json_values_in_the_fields(path: str, data: st.DataObject) -> None:
     fields = data.draw(changed_fields(valid_json(path)))
@@ -114,6 +117,7 @@ def test_any_json_values_in_the_fields(path: str, data: st.DataObject) -> None:
 
 
 @pytest.mark.parametrize("path", OPERATIONS)
+@FUZZ
 @given(data=st.data())
 def test_any_text_in_the_xml_elements(path: str, data: st.DataObject) -> None:
     root = parse_xml(valid_xml(path))

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bank_adapter.errors import AdapterError
 from tests.hostile.attack import counts, encode, fields, post, sign
-from tests.hostile.fuzz import changed_fields, mutated
+from tests.hostile.fuzz import FUZZ, changed_fields, mutated
 
 PARTNERS = ["JWSA", "XMLA", "HSJA", "HSXA"]
 PATHS = ["/v1/activations", "/v1/payments", "/v1/bills/inquiry", "/v1/reconciliation/statement"]
@@ -44,6 +44,7 @@ async def admin_post(service: Any, path: str, body: bytes) -> tuple[int, Any]:
         return response.status, await response.json(content_type=None)
 
 
+@FUZZ
 @given(data=st.data())
 async def test_internal_account_bodies(service, data: st.DataObject) -> None:
     body = json.dumps(data.draw(changed_fields(ACCOUNT))).encode("ascii")
@@ -54,6 +55,7 @@ async def test_internal_account_bodies(service, data: st.DataObject) -> None:
         assert await counts(service) == before
 
 
+@FUZZ
 @given(data=st.data())
 async def test_internal_bill_bodies_refused_or_read_back(service, data: st.DataObject) -> None:
     body = json.dumps(data.draw(changed_fields(BILL))).encode("ascii")
@@ -71,6 +73,7 @@ async def test_internal_bill_bodies_refused_or_read_back(service, data: st.DataO
         assert reply.status == 200, reply.body
 
 
+@FUZZ
 @given(data=st.data())
 async def test_internal_bodies_as_mutated_bytes(service, data: st.DataObject) -> None:
     path = data.draw(st.sampled_from(["/internal/v1/accounts", "/internal/v1/bills"]))
@@ -80,6 +83,7 @@ async def test_internal_bodies_as_mutated_bytes(service, data: st.DataObject) ->
 
 
 @pytest.mark.parametrize("partner_id", PARTNERS)
+@FUZZ
 @given(data=st.data())
 async def test_partner_messages_mutated_before_signing(service, partner_id, data) -> None:
     """An insider bank signs whatever it likes; xmldsig can only sign what parses."""
@@ -99,6 +103,7 @@ async def test_partner_messages_mutated_before_signing(service, partner_id, data
 
 
 @pytest.mark.parametrize("partner_id", PARTNERS)
+@FUZZ
 @given(data=st.data())
 async def test_partner_messages_mutated_after_signing(service, partner_id, data) -> None:
     path = data.draw(st.sampled_from(PATHS))

@@ -17,7 +17,7 @@ from bank_adapter.core.keys import SigningKey, generate
 from bank_adapter.core.signing import VerifyPolicy
 from bank_adapter.core.wire import WireRequest
 from bank_adapter.errors import AdapterError, Code
-from tests.hostile.fuzz import mutated
+from tests.hostile.fuzz import FUZZ, mutated
 
 NOW = datetime(2026, 1, 31, 6, 30, tzinfo=UTC)
 PATH = "/v1/payments"
@@ -82,6 +82,7 @@ def test_the_genuine_requests_verify(signer: tuple[str, str, str, str]) -> None:
 
 
 @pytest.mark.parametrize("signer", SIGNERS)
+@FUZZ
 @given(data=st.data())
 def test_mutated_bodies(signer: tuple[str, str, str, str], data: st.DataObject) -> None:
     body = data.draw(mutated(REQUESTS[signer].body))
@@ -96,6 +97,7 @@ def test_mutated_bodies(signer: tuple[str, str, str, str], data: st.DataObject) 
 
 
 @pytest.mark.parametrize("signer", SIGNERS)
+@FUZZ
 @given(data=st.data())
 def test_mutated_signature_headers(signer: tuple[str, str, str, str], data: st.DataObject) -> None:
     request = REQUESTS[signer]
@@ -115,6 +117,7 @@ def test_mutated_signature_headers(signer: tuple[str, str, str, str], data: st.D
 
 
 @pytest.mark.parametrize("signer", SIGNERS)
+@FUZZ
 @given(
     headers=st.dictionaries(
         st.sampled_from([*HEADER_NAMES, "content-type", "x-partner-id"]),
@@ -134,6 +137,7 @@ def test_any_text_in_any_signature_header(
 
 
 @pytest.mark.parametrize("signer", SIGNERS)
+@FUZZ
 @given(body=st.binary(max_size=1024), path=st.sampled_from([PATH, "/v1/payments/status", "/%70"]))
 def test_random_bodies_and_paths(signer: tuple[str, str, str, str], body: bytes, path: str) -> None:
     def change(original: WireRequest) -> WireRequest:
