@@ -2,11 +2,11 @@
 
 Contract section 8: logs never carry an OTP, a key, a token or a full ID number. Every
 test runs with the service's real logging pipeline (`bank_adapter.logging.configure`, JSON
-lines, our own loggers at debug level) writing into a buffer, and the stderr files of
-`bank-adapter serve` processes (`tests/serving.py` registers them with `watch`) are read
-as they grow. After each test, every line written during it is scanned, and a hit fails
-that test (an error at teardown, naming the line); what a process writes after the last
-test (its shutdown) is scanned when the session ends and fails the run.
+lines, our own loggers at debug level) writing into a buffer emptied for each test, and
+the stderr files of `bank-adapter serve` processes (`tests/serving.py` registers them with
+`watch`) are read as they grow. After each test, every line written during it is scanned,
+and a hit fails that test (an error at teardown, naming the line); what a process writes
+after the last test (its shutdown) is scanned when the session ends and fails the run.
 
 What counts as a leak, learnt without the tests' help:
 - a token: the suite's admin tokens, any token a test registered, `Bearer <anything>`;
@@ -102,20 +102,38 @@ def _scan_watched() -> list[str]:
     return hits
 
 
+class _Sink(io.StringIO):
+    """Where the service's logging writes during the suite; emptied by each test."""
+
+    def take(self) -> str:
+        text = self.getvalue()
+        self.seek(0)
+        self.truncate()
+        return text
+
+
+_SINK = _Sink()
+_installed: list[object] = []  # the structlog logger factory of our configuration
+
+
+def _capture() -> None:
+    """The service's logging pipeline into `_SINK`, configured once and again only when a
+    test replaced it (tests of the logging itself, commands that configure their own).
+    Reconfiguring for every test would create a handler per test for nothing."""
+    root = logging.getLogger()
+    ours = any(getattr(handler, "stream", None) is _SINK for handler in root.handlers)
+    if ours and _installed and structlog.get_config()["logger_factory"] is _installed[0]:
+        return
+    adapter_logging.configure(level="DEBUG", stream=_SINK, json=True)
+    _installed[:] = [structlog.get_config()["logger_factory"]]
+
+
 @pytest.fixture(autouse=True)
 def _no_secret_in_logs() -> Iterator[None]:
-    buffer = io.StringIO()
-    saved = structlog.get_config()
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-    adapter_logging.configure(level="DEBUG", stream=buffer, json=True)
-    try:
-        yield
-    finally:
-        structlog.configure(**saved)
-        for handler in [h for h in root.handlers if h not in handlers]:
-            root.removeHandler(handler)
-    hits = _scan(buffer.getvalue().splitlines(), "in-process log") + _scan_watched()
+    _capture()
+    _SINK.take()  # what was written between tests belongs to none of them
+    yield
+    hits = _scan(_SINK.take().splitlines(), "in-process log") + _scan_watched()
     if hits:
         pytest.fail("secrets in the logs:\n" + "\n".join(hits), pytrace=False)
 
