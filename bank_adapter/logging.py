@@ -7,6 +7,12 @@ and any ID-number-shaped run of digits in any string is masked, so a careless
 print by their repr (bytes, dataclasses, UUIDs) are turned into masked text first, and
 records of other libraries' standard `logging` (aiohttp's "Error handling request" quotes
 the raw request line) go through the same redaction and renderer.
+
+Records of other libraries are also summarised before that (`summarize_foreign`): their
+exception text is whatever the library put there, and aiohttp's quotes the raw bytes of a
+request line or header line it could not parse, tokens and codes included. So a foreign
+exception is logged as its class, status and where it was raised, never its message; and
+aiohttp's own messages keep their text with only numbers and addresses filled in.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from collections.abc import MutableMapping
+from pathlib import Path
+from types import TracebackType
 from typing import Any, TextIO
 
 import structlog
@@ -30,6 +39,9 @@ _SECRET_WORDS = frozenset(
 _CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _HANDLER_NAME = "bank_adapter"
+_OWN_LOGGERS = "bank_adapter"
+_VERBATIM_ARG = re.compile(r"[0-9A-Fa-f:.\[\]]{1,64}")  # numbers and IP addresses
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 def is_secret_name(name: object) -> bool:
@@ -61,6 +73,56 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
     for field in list(event):
         event[field] = REDACTED if is_secret_name(field) else _mask(event[field])
     return event
+
+
+def summarize_foreign(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Another library's record: its exception summarised, aiohttp's arguments filtered."""
+    record: logging.LogRecord | None = event.get("_record")
+    args = event.pop("positional_args", ())
+    if record is None or _is_own(record.name):
+        return event
+    exc_info = event.pop("exc_info", None)
+    if isinstance(exc_info, tuple) and exc_info[0] is not None:
+        event["exception"] = exception_summary(exc_info)
+    if record.name == "aiohttp" or record.name.startswith("aiohttp."):
+        event["event"] = _with_safe_args(str(record.msg), args)
+    return event
+
+
+def exception_summary(exc_info: ExcInfo) -> str:
+    """`BadHttpMessage (status 400) at _http_parser.pyx:723 in feed_data`: no message."""
+    kind, exc, tb = exc_info
+    summary = kind.__name__
+    status = getattr(exc, "code", getattr(exc, "status", None))
+    if isinstance(status, int) and not isinstance(status, bool):
+        summary += f" (status {status})"
+    frames = traceback.extract_tb(tb)
+    if frames:
+        last = frames[-1]
+        summary += f" at {Path(last.filename).name}:{last.lineno} in {last.name}"
+    return summary
+
+
+def _is_own(logger_name: str) -> bool:
+    return logger_name == _OWN_LOGGERS or logger_name.startswith(_OWN_LOGGERS + ".")
+
+
+def _with_safe_args(template: str, args: object) -> str:
+    if not isinstance(args, tuple) or not args:
+        return template
+    shown = tuple(arg if _verbatim(arg) else REDACTED for arg in args)
+    try:
+        return template % shown
+    except (TypeError, ValueError):
+        return template
+
+
+def _verbatim(arg: object) -> bool:
+    if isinstance(arg, int | float):
+        return True
+    return isinstance(arg, str) and _VERBATIM_ARG.fullmatch(arg) is not None
 
 
 def configure(
@@ -96,8 +158,9 @@ def _route_stdlib_logging(out: TextIO, level: str, enrich: list[Any], renderer: 
     formatter = structlog.stdlib.ProcessorFormatter
     handler.setFormatter(
         formatter(
-            foreign_pre_chain=enrich,
+            foreign_pre_chain=[summarize_foreign, *enrich],
             processors=[formatter.remove_processors_meta, redact, renderer],
+            pass_foreign_args=True,
         )
     )
     root = logging.getLogger()

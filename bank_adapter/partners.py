@@ -16,22 +16,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeGuard
 
-from bank_adapter.core.keys import KeyFormatError, PublicKey, key_kind, load_public_pem
+from bank_adapter.core import profiles
+from bank_adapter.core.keys import KeyFormatError, PublicKey, key_kind, read_public_pem
 
 CHANNELS = frozenset({"APP", "WEB", "IVR", "ATM", "KIOSK"})
 FORMATS = {"json": "application/json", "xml": "application/xml"}
-# Which formats each signature profile can carry, and the algorithms it knows, by key kind.
-PROFILE_FORMATS = {"jws": {"json"}, "xmldsig": {"xml"}, "http-sig": {"json", "xml"}}
-ALGORITHM_KEY_KINDS: dict[str, dict[str, str]] = {
-    "jws": {"RS256": "RSA", "PS256": "RSA", "ES256": "EC-P256", "EdDSA": "Ed25519"},
-    "xmldsig": {"RSA-SHA256": "RSA", "ECDSA-SHA256": "EC-P256"},
-    "http-sig": {
-        "rsa-pss-sha512": "RSA",
-        "rsa-v1_5-sha256": "RSA",
-        "ecdsa-p256-sha256": "EC-P256",
-        "ed25519": "Ed25519",
-    },
-}
 _ID = re.compile(r"^[A-Z]{4}$")
 _KNOWN_FIELDS = {
     "id", "name", "format", "signature", "channels", "algorithms",
@@ -68,9 +57,6 @@ class Partner:
     @property
     def content_type(self) -> str:
         return FORMATS[self.format]
-
-    def usable_keys(self, now: datetime) -> list[PublicKey]:
-        return [key for key in self.keys.values() if key.usable_at(now)]
 
 
 def load_partners(directory: Path, *, sandbox: bool) -> dict[str, Partner]:
@@ -115,10 +101,10 @@ class _Reader:
         if self.path.stem != partner_id:
             raise self.fail("id", f"{partner_id!r} does not match the file name {self.path.name}")
         fmt = self.choice("format", FORMATS)
-        signature = self.choice("signature", PROFILE_FORMATS)
-        if fmt not in PROFILE_FORMATS[signature]:
+        signature = self.choice("signature", profiles.FORMATS)
+        if fmt not in profiles.FORMATS[signature]:
             raise self.fail("signature", f"profile {signature!r} cannot sign {fmt} messages")
-        algorithms = self.string_set("algorithms", set(ALGORITHM_KEY_KINDS[signature]))
+        algorithms = self.string_set("algorithms", set(profiles.KEY_KINDS[signature]))
         if not algorithms:
             raise self.fail("algorithms", "at least one algorithm is required")
         channels = self.string_set("channels", CHANNELS)
@@ -194,7 +180,7 @@ class _Reader:
         entries = self.data.get("keys")
         if not isinstance(entries, list) or not entries:
             raise self.fail("keys", "at least one [[keys]] entry is required")
-        usable_kinds = {ALGORITHM_KEY_KINDS[signature][alg] for alg in algorithms}
+        usable_kinds = {profiles.KEY_KINDS[signature][alg] for alg in algorithms}
         keys: dict[str, PublicKey] = {}
         for index, entry in enumerate(entries):
             key = self.key(f"keys[{index}]", entry)
@@ -219,14 +205,17 @@ class _Reader:
         if not isinstance(pem_path, str) or not pem_path:
             raise self.fail(f"{where}.public_key", "a file path is required")
         try:
-            key = load_public_pem((self.path.parent / pem_path).read_bytes())
+            material = read_public_pem((self.path.parent / pem_path).read_bytes())
         except OSError as exc:
             raise self.fail(
                 f"{where}.public_key", f"cannot read {pem_path}: {exc.strerror}"
             ) from exc
         except KeyFormatError as exc:
-            raise self.fail(f"{where}.public_key", str(exc)) from exc
-        return PublicKey(kid, key, self.not_after(f"{where}.not_after", entry.get("not_after")))
+            raise self.fail(f"{where}.public_key", f"{pem_path}: {exc}") from exc
+        configured = self.not_after(f"{where}.not_after", entry.get("not_after"))
+        # A certificate's validity bounds its key, like not_after: the earlier end wins.
+        ends = [end for end in (configured, material.not_after) if end is not None]
+        return PublicKey(kid, material.key, min(ends, default=None), material.not_before)
 
     def not_after(self, where: str, raw: object) -> datetime | None:
         if raw is None:

@@ -10,10 +10,11 @@ from bank_adapter.client import PartnerConfig
 from bank_adapter.core.keys import SigningKey, load_private_pem
 from bank_adapter.core.messages import BillStatus, ServiceCode
 from bank_adapter.core.money import parse_amount, to_halalas
+from bank_adapter.core.profiles import key_kind_for
 from bank_adapter.domain.activation import Account
 from bank_adapter.domain.bills import Bill, damm_digit
 from bank_adapter.domain.ids import default_id_type, luhn_complete
-from bank_adapter.partners import ALGORITHM_KEY_KINDS, load_partner
+from bank_adapter.partners import load_partner
 from bank_adapter.store.repository import Store
 
 
@@ -100,5 +101,4 @@ def partner_config(partners_dir: Path, partner_id: str, kid: str | None = None) 
 
 
 def _fits(algorithm: str, key: SigningKey) -> bool:
-    kinds = {alg: kind for table in ALGORITHM_KEY_KINDS.values() for alg, kind in table.items()}
-    return kinds[algorithm] == key.kind
+    return key_kind_for(algorithm) == key.kind

@@ -2,15 +2,45 @@
 
 Secrets may be given directly or as `<NAME>_FILE` naming a file that holds them, so
 they can come from a secrets mount instead of the process environment.
+
+Fail closed. A secret, or a setting naming key material, that is set but empty or only
+whitespace (in the variable or in its file) is an operator's mistake, never "no secret":
+an empty admin token would let an empty bearer in, an empty client CA would quietly turn
+client certificates off. `from_env` refuses it with a one-line error naming the setting.
+Ordinary settings (port, host, flags) that are set but empty count as unset.
+
+An optional TOML file named by `BANK_ADAPTER_CONFIG` holds the same settings: its keys
+are the variable names without the prefix, in lower case (`admin_token`,
+`admin_token_file`, `port`, ...); a value is a string, an integer or a boolean. The
+environment overrides the file setting by setting (a variable `X` or `X_FILE` replaces
+the file's `x` and `x_file` both), and the file's values meet every rule a variable does.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 PREFIX = "BANK_ADAPTER_"
+CONFIG_VARIABLE = PREFIX + "CONFIG"
+FILE_SUFFIX = "_FILE"
+
+# Secrets: given directly or through `<NAME>_FILE`. A PostgreSQL URL holds a password.
+SECRETS = ("ADMIN_TOKEN", "OTP_KEY", "DATABASE_URL")
+# Paths naming key material or the trust anchors of client certificates.
+KEY_PATHS = ("SIGNING_KEY", "TLS_CERT", "TLS_KEY", "TLS_CLIENT_CA")
+ORDINARY = (
+    "PARTNERS_DIR", "SIGNING_KID", "HOST", "PORT", "SANDBOX", "VAR_DIR", "FEES_FILE",
+    "MAX_BODY_BYTES", "MAX_CLOCK_SKEW", "MESSAGE_RETENTION_DAYS", "DB_BUSY_TIMEOUT_MS",
+    "PURGE_INTERVAL_MS", "EXTRA_PUBLIC_KEYS",
+)  # fmt: skip
+# Every setting the config file may hold (LOG_LEVEL is read by the command before the
+# settings, so it stays an environment variable).
+FILE_KEYS = frozenset(
+    name.lower() for name in (*SECRETS, *(s + FILE_SUFFIX for s in SECRETS), *KEY_PATHS, *ORDINARY)
+)
 
 
 class SettingsError(ValueError):
@@ -43,13 +73,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        env = _Env(environ)
+        env = _Env(with_config_file(environ))
         var_dir = Path(env.get("VAR_DIR") or "var")
         return cls(
-            # A PostgreSQL URL holds a password: a secret, so `_FILE` works for it too.
             database_url=env.secret("DATABASE_URL") or f"sqlite:///{var_dir / 'bank-adapter.db'}",
             partners_dir=Path(env.get("PARTNERS_DIR") or "partners"),
-            signing_key_file=env.path("SIGNING_KEY"),
+            signing_key_file=env.key_path("SIGNING_KEY"),
             signing_kid=env.get("SIGNING_KID") or "adapter-1",
             admin_token=env.secret("ADMIN_TOKEN"),
             host=env.get("HOST") or "127.0.0.1",
@@ -65,16 +94,63 @@ class Settings:
             purge_interval_s=float(env.integer("PURGE_INTERVAL_MS", 3_600_000, 10, 86_400_000))
             / 1000,
             tls_cert_file=_tls_cert(env),
-            tls_key_file=env.path("TLS_KEY"),
-            tls_client_ca_file=env.path("TLS_CLIENT_CA"),
+            tls_key_file=env.key_path("TLS_KEY"),
+            tls_client_ca_file=env.key_path("TLS_CLIENT_CA"),
             extra_public_keys=env.key_files("EXTRA_PUBLIC_KEYS"),
         )
+
+
+def with_config_file(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` over the settings of the file `BANK_ADAPTER_CONFIG` names, if any."""
+    merged = {name: value for name, value in environ.items() if name.startswith(PREFIX)}
+    config = merged.pop(CONFIG_VARIABLE, None)
+    if config is None:
+        return merged
+    if not config.strip():
+        raise SettingsError(f"{CONFIG_VARIABLE} is set but empty")
+    given = {name: value for name, value in merged.items() if _overrides(name, value)}
+    overridden = {_setting_of(name) for name in given}
+    from_file = read_config_file(Path(config))
+    return {n: v for n, v in from_file.items() if _setting_of(n) not in overridden} | given
+
+
+def read_config_file(path: Path) -> dict[str, str]:
+    """The file's settings as the variables they stand for (`port = 8443` -> PORT "8443")."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"{CONFIG_VARIABLE}: cannot read {path}: {exc}") from None
+    unknown = sorted(set(data) - FILE_KEYS)
+    if unknown:
+        raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    return {PREFIX + key.upper(): _file_value(path, key, value) for key, value in data.items()}
+
+
+def _file_value(path: Path, key: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | str):
+        return str(value)
+    raise SettingsError(f"{path}: {key} must be a string, an integer or a boolean")
+
+
+def _setting_of(variable: str) -> str:
+    """ADMIN_TOKEN for BANK_ADAPTER_ADMIN_TOKEN and BANK_ADAPTER_ADMIN_TOKEN_FILE alike."""
+    name = variable.removeprefix(PREFIX)
+    base = name.removesuffix(FILE_SUFFIX)
+    return base if base in SECRETS else name
+
+
+def _overrides(variable: str, value: str) -> bool:
+    # An empty ordinary variable counts as unset, so it leaves the file's value in place;
+    # an empty secret replaces it, and is then refused.
+    return bool(value) or _setting_of(variable) in (*SECRETS, *KEY_PATHS)
 
 
 def _tls_cert(env: _Env) -> Path | None:
     """TLS_CERT; a key or client CA without it would quietly leave TLS (and client
     certificate checks) off, so that is refused."""
-    cert = env.path("TLS_CERT")
+    cert = env.key_path("TLS_CERT")
     for name in ("TLS_KEY", "TLS_CLIENT_CA"):
         if cert is None and env.get(name) is not None:
             raise SettingsError(f"{PREFIX}{name} is set without {PREFIX}TLS_CERT")
@@ -85,6 +161,10 @@ def _encode(value: str | None) -> bytes | None:
     return value.encode("utf-8") if value is not None else None
 
 
+def _set_but_empty(name: str) -> SettingsError:
+    return SettingsError(f"{PREFIX}{name} is set but empty; unset it or give it a value")
+
+
 class _Env:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
@@ -93,21 +173,35 @@ class _Env:
         value = self._environ.get(PREFIX + name)
         return value if value else None
 
-    def path(self, name: str) -> Path | None:
-        value = self.get(name)
-        return Path(value) if value else None
+    def required_if_set(self, name: str) -> str | None:
+        """The variable's value; set but blank is refused rather than taken as unset."""
+        value = self._environ.get(PREFIX + name)
+        if value is not None and not value.strip():
+            raise _set_but_empty(name)
+        return value
+
+    def key_path(self, name: str) -> Path | None:
+        value = self.required_if_set(name)
+        return Path(value) if value is not None else None
 
     def secret(self, name: str) -> str | None:
-        direct = self.get(name)
-        if direct is not None:
-            return direct
-        file_name = self.get(name + "_FILE")
+        direct = self.required_if_set(name)
+        file_name = self.required_if_set(name + FILE_SUFFIX)
+        if direct is not None and file_name is not None:
+            raise SettingsError(
+                f"{PREFIX}{name} and {PREFIX}{name}{FILE_SUFFIX}: set one, not both"
+            )
         if file_name is None:
-            return None
+            return direct
         try:
-            return Path(file_name).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise SettingsError(f"{PREFIX}{name}_FILE: cannot read {file_name}: {exc}") from exc
+            value = Path(file_name).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(
+                f"{PREFIX}{name}{FILE_SUFFIX}: cannot read {file_name}: {exc}"
+            ) from None
+        if not value:
+            raise SettingsError(f"{PREFIX}{name}{FILE_SUFFIX}: {file_name} is empty")
+        return value
 
     def key_files(self, name: str) -> tuple[tuple[str, Path], ...]:
         """`kid=path,kid=path` pairs."""

@@ -31,7 +31,7 @@ from bank_adapter.store import migrate
 from bank_adapter.web.app import build_app
 from bank_adapter.web.runtime import build_runtime
 
-pytest_plugins = ["tests.pg"]
+pytest_plugins = ["tests.pg", "tests.logleak"]
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 ROOT = Path(__file__).resolve().parents[1]

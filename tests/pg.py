@@ -41,6 +41,12 @@ import pytest
 from bank_adapter.store import migrate
 from bank_adapter.store.repository import Store
 
+# Databases are cloned and dropped by a worker thread while tests run. With vfork (the
+# default on Linux) the child execs on memory it shares with the still-running test
+# thread, and psql then fails now and then with EFAULT (OSError 14, "Bad address"). A plain
+# fork costs a little more per psql and has no such race.
+subprocess._USE_VFORK = False
+
 INSTALL_HINT = (
     "PostgreSQL server binaries (initdb, pg_ctl, postgres, psql) were not found; the "
     "end-to-end suite runs on PostgreSQL too. Install them with `scripts/setup --dev` "

@@ -16,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests import logleak
 from tests.pg import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,6 +88,7 @@ class ServeProcess:
         assert self.process is None, "already running"
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.logs.append(self.workdir / f"{self.name}-{len(self.logs) + 1}.stderr")
+        logleak.watch(self.log, self.token)
         with self.log.open("wb") as stderr:
             self.process = subprocess.Popen(
                 bank_adapter_command("serve"),

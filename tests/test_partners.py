@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import NameOID
 
 from bank_adapter.core.keys import public_pem
 from bank_adapter.partners import (
@@ -23,6 +21,7 @@ from bank_adapter.partners import (
     load_partner,
     load_partners,
 )
+from tests.certs import certificate_pem, self_signed
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,27 +84,11 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
         "ed25519.pem": public_pem(ed25519.Ed25519PrivateKey.generate().public_key()),
         "garbage.pem": b"-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n",
-        "cert.pem": self_signed_certificate(ec_key),
+        "cert.pem": certificate_pem(self_signed(ec_key)),
     }
     for name, data in keys.items():
         (directory / name).write_bytes(data)
     return directory
-
-
-def self_signed_certificate(key: ec.EllipticCurvePrivateKey) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test bank signing")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM)
 
 
 def write(
@@ -197,12 +180,14 @@ def test_several_keys_with_not_after(tmp_path, key_dir):
     assert partner.keys["new"].not_after is None
     assert partner.keys["old"].not_after == datetime(2027, 1, 31, tzinfo=UTC)
     assert partner.keys["native"].not_after == datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-    before = datetime(2026, 1, 1, tzinfo=UTC)
-    assert [key.kid for key in partner.usable_keys(before)] == ["new", "old", "native"]
-    between = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # not_after itself is past the end
-    assert [key.kid for key in partner.usable_keys(between)] == ["new", "old"]
-    after = datetime(2027, 1, 31, tzinfo=UTC)
-    assert [key.kid for key in partner.usable_keys(after)] == ["new"]
+
+    def usable(now: datetime) -> list[str]:
+        return [key.kid for key in partner.keys.values() if key.usable_at(now)]
+
+    assert usable(datetime(2026, 1, 1, tzinfo=UTC)) == ["new", "old", "native"]
+    # not_after itself is past the end
+    assert usable(datetime(2026, 6, 1, 9, 0, tzinfo=UTC)) == ["new", "old"]
+    assert usable(datetime(2027, 1, 31, tzinfo=UTC)) == ["new"]
 
 
 def test_an_x509_certificate_is_accepted_as_public_key(tmp_path, key_dir):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bank_adapter.settings import Settings, SettingsError
+from bank_adapter.settings import FILE_KEYS, Settings, SettingsError
 
 
 def test_defaults():
@@ -91,12 +91,12 @@ def test_the_default_database_lives_in_the_var_dir():
     assert settings.database_url == "sqlite:////data/bank-adapter.db"
 
 
-def test_empty_variables_count_as_unset():
+def test_empty_ordinary_variables_count_as_unset():
     env = {
         name: ""
         for name in [
-            "BANK_ADAPTER_DATABASE_URL", "BANK_ADAPTER_PORT", "BANK_ADAPTER_SANDBOX",
-            "BANK_ADAPTER_ADMIN_TOKEN", "BANK_ADAPTER_SIGNING_KEY", "BANK_ADAPTER_HOST",
+            "BANK_ADAPTER_PORT", "BANK_ADAPTER_SANDBOX", "BANK_ADAPTER_HOST",
+            "BANK_ADAPTER_PARTNERS_DIR", "BANK_ADAPTER_SIGNING_KID", "BANK_ADAPTER_VAR_DIR",
         ]
     }  # fmt: skip
     assert Settings.from_env(env) == Settings.from_env({})
@@ -178,15 +178,14 @@ def test_secrets_from_files(tmp_path, name, attribute, expected):
     assert getattr(settings, attribute) == expected
 
 
-@pytest.mark.parametrize("name", ["ADMIN_TOKEN", "OTP_KEY"])
-def test_a_direct_secret_wins_over_its_file(tmp_path, name):
+@pytest.mark.parametrize("name", ["ADMIN_TOKEN", "OTP_KEY", "DATABASE_URL"])
+def test_a_secret_given_twice_is_refused(tmp_path, name):
+    """Which of the two counts would be a guess; the operator says which."""
     secret = tmp_path / "secret"
     secret.write_text("from-file")
-    settings = Settings.from_env(
-        {f"BANK_ADAPTER_{name}": "direct", f"BANK_ADAPTER_{name}_FILE": str(secret)}
-    )
-    value = settings.admin_token if name == "ADMIN_TOKEN" else settings.otp_key
-    assert value in ("direct", b"direct")
+    env = {f"BANK_ADAPTER_{name}": "direct", f"BANK_ADAPTER_{name}_FILE": str(secret)}
+    with pytest.raises(SettingsError, match=f"BANK_ADAPTER_{name} and BANK_ADAPTER_{name}_FILE"):
+        Settings.from_env(env)
 
 
 @pytest.mark.parametrize("name", ["ADMIN_TOKEN", "OTP_KEY", "DATABASE_URL"])
@@ -230,3 +229,159 @@ def test_a_certificate_alone_is_enough_for_tls():
     settings = Settings.from_env({"BANK_ADAPTER_TLS_CERT": "/etc/tls/both.pem"})
     assert settings.tls_cert_file == Path("/etc/tls/both.pem")
     assert settings.tls_key_file is None
+
+
+# --- fail closed: a secret that is set but empty is a mistake, never "no secret" ----------
+
+SECRET_VARIABLES = [
+    "BANK_ADAPTER_ADMIN_TOKEN", "BANK_ADAPTER_OTP_KEY", "BANK_ADAPTER_DATABASE_URL",
+    "BANK_ADAPTER_ADMIN_TOKEN_FILE", "BANK_ADAPTER_OTP_KEY_FILE", "BANK_ADAPTER_DATABASE_URL_FILE",
+    "BANK_ADAPTER_SIGNING_KEY", "BANK_ADAPTER_TLS_CERT", "BANK_ADAPTER_TLS_KEY",
+    "BANK_ADAPTER_TLS_CLIENT_CA",
+]  # fmt: skip
+BLANKS = ["", " ", "\t", "\n", " \r\n "]
+
+
+@pytest.mark.parametrize("variable", SECRET_VARIABLES)
+@pytest.mark.parametrize("blank", BLANKS)
+def test_a_blank_secret_variable_is_refused_naming_it(variable, blank):
+    env = {variable: blank, "BANK_ADAPTER_TLS_CERT": "/etc/tls/cert.pem"} | {variable: blank}
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(env)
+    message = str(refused.value)
+    assert message.startswith(variable + " ")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", ["ADMIN_TOKEN", "OTP_KEY", "DATABASE_URL"])
+@pytest.mark.parametrize("content", BLANKS)
+def test_a_blank_secret_file_is_refused_naming_the_variable(tmp_path, name, content):
+    secret = tmp_path / "secret"
+    secret.write_text(content)
+    with pytest.raises(SettingsError, match=f"^BANK_ADAPTER_{name}_FILE: ") as refused:
+        Settings.from_env({f"BANK_ADAPTER_{name}_FILE": str(secret)})
+    assert "empty" in str(refused.value)
+
+
+def test_a_secret_file_that_is_not_text_is_refused(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"\xff\xfe\x00token")
+    with pytest.raises(SettingsError, match=r"^BANK_ADAPTER_ADMIN_TOKEN_FILE: "):
+        Settings.from_env({"BANK_ADAPTER_ADMIN_TOKEN_FILE": str(secret)})
+
+
+def test_a_secret_with_surrounding_spaces_is_kept_as_given():
+    settings = Settings.from_env({"BANK_ADAPTER_ADMIN_TOKEN": " tok "})
+    assert settings.admin_token == " tok "
+
+
+# --- the optional config file (contract section 8) -----------------------------------------
+
+
+def write_config(tmp_path: Path, text: str) -> dict[str, str]:
+    config = tmp_path / "bank-adapter.toml"
+    config.write_text(text)
+    return {"BANK_ADAPTER_CONFIG": str(config)}
+
+
+def test_the_config_file_holds_the_same_settings(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("file-token\n")
+    env = write_config(
+        tmp_path,
+        'database_url = "postgresql://u:p@db:5432/adapter"\n'
+        f'admin_token_file = "{token}"\n'
+        'otp_key = "otp-secret"\n'
+        "port = 9443\n"
+        "sandbox = true\n"
+        'partners_dir = "/etc/bank-adapter/partners"\n'
+        "max_clock_skew = 120\n",
+    )
+    settings = Settings.from_env(env)
+    assert settings.database_url == "postgresql://u:p@db:5432/adapter"
+    assert settings.admin_token == "file-token"
+    assert settings.otp_key == b"otp-secret"
+    assert settings.port == 9443
+    assert settings.sandbox is True
+    assert settings.partners_dir == Path("/etc/bank-adapter/partners")
+    assert settings.max_clock_skew_s == 120
+
+
+def test_the_environment_overrides_the_config_file(tmp_path):
+    env = write_config(tmp_path, 'port = 9443\nhost = "10.0.0.5"\nadmin_token = "from-file"\n')
+    env |= {"BANK_ADAPTER_PORT": "8443", "BANK_ADAPTER_HOST": ""}
+    settings = Settings.from_env(env)
+    assert settings.port == 8443
+    assert settings.host == "10.0.0.5"  # an empty ordinary variable is unset: the file's value
+    assert settings.admin_token == "from-file"
+
+
+def test_a_secret_variable_replaces_both_forms_in_the_file(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("from-env-file")
+    env = write_config(tmp_path, 'admin_token = "from-file"\n')
+    env["BANK_ADAPTER_ADMIN_TOKEN_FILE"] = str(token)
+    assert Settings.from_env(env).admin_token == "from-env-file"
+
+
+def test_an_empty_secret_in_the_environment_does_not_fall_back_to_the_file(tmp_path):
+    env = write_config(tmp_path, 'admin_token = "from-file"\n')
+    env["BANK_ADAPTER_ADMIN_TOKEN"] = ""
+    with pytest.raises(SettingsError, match=r"^BANK_ADAPTER_ADMIN_TOKEN is set but empty"):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ('admin_token = ""', "BANK_ADAPTER_ADMIN_TOKEN"),
+        ('admin_token = "   "', "BANK_ADAPTER_ADMIN_TOKEN"),
+        ('otp_key = ""', "BANK_ADAPTER_OTP_KEY"),
+        ('signing_key = ""', "BANK_ADAPTER_SIGNING_KEY"),
+        ('database_url_file = " "', "BANK_ADAPTER_DATABASE_URL_FILE"),
+    ],
+)
+def test_blank_secrets_in_the_file_are_refused_like_variables(tmp_path, line, named):
+    with pytest.raises(SettingsError, match=f"^{named} is set but empty"):
+        Settings.from_env(write_config(tmp_path, line + "\n"))
+
+
+def test_unknown_keys_in_the_config_file_are_refused_naming_them(tmp_path):
+    env = write_config(tmp_path, 'prot = 8080\nadmin_tokn = "x"\nhost = "h"\n')
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(env)
+    message = str(refused.value)
+    assert message == f"{env['BANK_ADAPTER_CONFIG']}: unknown setting(s) admin_tokn, prot"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["port = 1.5\n", "[database]\nurl = 'x'\n", "sandbox = [1]\n", "port = 'eighty'\n"],
+)
+def test_config_values_of_the_wrong_kind_are_refused(tmp_path, text):
+    with pytest.raises(SettingsError):
+        Settings.from_env(write_config(tmp_path, text))
+
+
+@pytest.mark.parametrize("text", ["port = \n", "\xff"])
+def test_a_config_file_that_does_not_parse_is_named(tmp_path, text):
+    env = write_config(tmp_path, text)
+    with pytest.raises(
+        SettingsError, match=r"^BANK_ADAPTER_CONFIG: cannot read .*bank-adapter.toml"
+    ):
+        Settings.from_env(env)
+
+
+def test_a_missing_config_file_is_named(tmp_path):
+    with pytest.raises(SettingsError, match=r"^BANK_ADAPTER_CONFIG: cannot read"):
+        Settings.from_env({"BANK_ADAPTER_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_an_empty_config_variable_is_refused():
+    with pytest.raises(SettingsError, match=r"^BANK_ADAPTER_CONFIG is set but empty"):
+        Settings.from_env({"BANK_ADAPTER_CONFIG": " "})
+
+
+def test_the_config_file_keys_are_every_setting_but_the_config_itself():
+    assert "config" not in FILE_KEYS
+    assert {"admin_token", "admin_token_file", "port", "tls_client_ca", "fees_file"} <= FILE_KEYS

@@ -5,6 +5,9 @@
 split lets the pipeline read the MessageId (`peek_message_id`) of a message that fails
 validation, so even that answer carries `inReplyTo`.
 
+Parsed JSON is held to shape limits (`core.limits`: nesting, members, items) before it
+goes anywhere; one beyond them is MALFORMED_MESSAGE.
+
 Numbers with a fraction or exponent are parsed as `Decimal`, so no value passes through
 binary floating point; no field of the contract takes one anyway, and the models refuse
 them with a message naming the field.
@@ -22,6 +25,7 @@ from uuid import UUID
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from bank_adapter.core.limits import ANY_JSON, JsonLimits, ShapeError, check_json
 from bank_adapter.core.messages import fit_text, uuid_or_none
 from bank_adapter.core.money import WIRE_CONTEXT
 from bank_adapter.errors import AdapterError, Code
@@ -38,8 +42,17 @@ _PHRASES: Final = {"missing": "missing", "extra_forbidden": "unknown field"}
 _SHOULD: Final = re.compile(r"^(Input|String|List|Value) should")
 
 
-def decode_json(body: bytes) -> dict[str, object]:
-    """The JSON object in `body` (strict UTF-8, unique keys, no NaN), or MALFORMED_MESSAGE."""
+def decode_json(body: bytes, limits: JsonLimits = ANY_JSON) -> dict[str, object]:
+    """The JSON object in `body`, as `parse_json` reads it, or MALFORMED_MESSAGE."""
+    data = parse_json(body, limits)
+    if not isinstance(data, dict):
+        raise AdapterError(Code.MALFORMED_MESSAGE, "the body must be a JSON object")
+    return data
+
+
+def parse_json(body: bytes, limits: JsonLimits = ANY_JSON) -> object:
+    """The JSON value in `body` (strict UTF-8, unique keys, no NaN, no lone surrogate,
+    within `limits`), or MALFORMED_MESSAGE."""
     try:
         data = json.loads(
             body.decode("utf-8"),
@@ -49,8 +62,12 @@ def decode_json(body: bytes) -> dict[str, object]:
         )
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeError included
         raise AdapterError(Code.MALFORMED_MESSAGE, _malformed_reason(exc)) from None
-    if not isinstance(data, dict):
-        raise AdapterError(Code.MALFORMED_MESSAGE, "the body must be a JSON object")
+    try:
+        check_json(data, limits)
+    except ShapeError as exc:
+        raise AdapterError(
+            Code.MALFORMED_MESSAGE, f"the JSON is beyond the limits: {exc}"
+        ) from None
     return data
 
 

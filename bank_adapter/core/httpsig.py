@@ -7,7 +7,9 @@ The body is bound through `Content-Digest: sha-256=:<base64>:`.
 
 Verification, in order; the first failing step decides the code:
 1. `Signature-Input` and `Signature` are present, else SIGNATURE_MISSING.
-2. Both parse as Structured Field dictionaries, a repeated label or parameter being refused
+2. Each field (and `Content-Digest`) is at most `limits.MAX_SIGNATURE_FIELD` characters
+   before it is parsed and at most `limits.MAX_SIGNATURE_MEMBERS` members after. Both
+   parse as Structured Field dictionaries, a repeated label or parameter being refused
    rather than last-wins (a signer and a verifier must not read different inputs), and
    both have a `sig1` member: an inner list of strings in `Signature-Input`, a byte
    sequence in `Signature`. Other labels are ignored: intermediaries may add their own.
@@ -45,6 +47,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import http_sf
@@ -55,6 +58,7 @@ from http_sf.types import ItemType, ParamsType
 
 from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa
 from bank_adapter.core.keys import PublicKey, SigningKey
+from bank_adapter.core.limits import ShapeError, check_field, check_members
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
 from bank_adapter.core.wire import Headers, WireRequest
 from bank_adapter.errors import AdapterError, Code
@@ -110,6 +114,10 @@ class _SignatureInput:
 
 class HttpSigProfile:
     name = "http-sig"
+    formats = frozenset({"json", "xml"})
+    key_kinds: Mapping[str, str] = MappingProxyType(
+        {alg: algorithm.key_kind for alg, algorithm in _ALGORITHMS.items()}
+    )
 
     def verify_request(self, request: WireRequest, policy: VerifyPolicy) -> Verified:
         derived = {"@method": request.method, "@path": request.path}
@@ -188,9 +196,14 @@ def _read_signature(headers: Mapping[str, str]) -> _SignatureInput:
 
 def _dictionary(field: str, value: str) -> dict[str, Any]:
     try:
+        check_field(field, value)
         parsed = http_sf.parse(
             value.encode("ascii"), tltype="dictionary", on_duplicate_key=_refuse_repeat
         )
+        if isinstance(parsed, dict):
+            check_members(field, len(parsed))
+    except ShapeError as exc:
+        raise _invalid(str(exc)) from None
     except ValueError:
         raise _invalid(f"{field} is not a structured field dictionary without repeats") from None
     if not isinstance(parsed, dict):  # narrows http_sf's union for the type checker

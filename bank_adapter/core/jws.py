@@ -6,12 +6,13 @@ wire (`b64` stays at its default, RFC 7797 is not used).
 
 Verification, in order; the first failing step decides the code:
 1. `X-JWS-Signature` is present and not empty, else SIGNATURE_MISSING.
-2. It is three segments with an empty middle one: an attached JWS carries a payload of its
-   own, which need not be the body. Protected header and signature are strict base64url,
-   the protected header a JSON object with no repeated member (RFC 7515 section 5.2 lets
-   a verifier refuse them, and two parsers could otherwise read two different headers),
-   no `crit` (no extension is understood, so section 4.1.11 requires refusal) and no
-   `b64` other than true. Otherwise SIGNATURE_INVALID.
+2. It is at most `limits.MAX_SIGNATURE_FIELD` characters, three segments with an empty
+   middle one: an attached JWS carries a payload of its own, which need not be the body.
+   Protected header and signature are strict base64url, the protected header a JSON
+   object within `limits.JWS_HEADER` with no repeated member (RFC 7515 section 5.2 lets a
+   verifier refuse them, and two parsers could otherwise read two different headers), no
+   `crit` (no extension is understood, so section 4.1.11 requires refusal) and no `b64`
+   other than true. Otherwise SIGNATURE_INVALID.
 3. `alg` is implemented here and allowed for the partner, else ALGORITHM_NOT_ALLOWED.
    `none` and the HMAC algorithms are not implemented at all, so they get that code
    whatever a policy says; nothing can fall through to a keyless or shared-secret check.
@@ -39,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -46,6 +48,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa
 from bank_adapter.core.keys import PublicKey, SigningKey
+from bank_adapter.core.limits import JWS_HEADER, ShapeError, check_field, check_json
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
 from bank_adapter.core.wire import Headers, WireRequest
 from bank_adapter.errors import AdapterError, Code
@@ -80,6 +83,10 @@ class _DetachedJws:
 
 class JwsProfile:
     name = "jws"
+    formats = frozenset({"json"})
+    key_kinds: Mapping[str, str] = MappingProxyType(
+        {alg: algorithm.key_kind for alg, algorithm in _ALGORITHMS.items()}
+    )
 
     def verify_request(self, request: WireRequest, policy: VerifyPolicy) -> Verified:
         jws = _parse(request.header(SIGNATURE_HEADER))
@@ -123,6 +130,10 @@ class JwsProfile:
 def _parse(value: str | None) -> _DetachedJws:
     if not value:
         raise AdapterError(Code.SIGNATURE_MISSING, f"{SIGNATURE_HEADER} header is missing")
+    try:
+        check_field(SIGNATURE_HEADER, value)
+    except ShapeError as exc:
+        raise _invalid(str(exc)) from None
     segments = value.split(".")
     if len(segments) != 3 or segments[1]:
         raise _invalid(f"{SIGNATURE_HEADER} is not a detached compact JWS (protected..signature)")
@@ -140,6 +151,10 @@ def _decode_header(segment: str) -> dict[str, Any]:
         raise _invalid("the protected header is not a JSON object without repeats") from None
     if not isinstance(header, dict):
         raise _invalid("the protected header is not a JSON object")
+    try:
+        check_json(header, JWS_HEADER)
+    except ShapeError as exc:
+        raise _invalid(f"the protected header has {exc}") from None
     if "crit" in header or header.get("b64", True) is not True:
         raise _invalid("JWS extensions (crit, b64) are not accepted")
     return header

@@ -2,6 +2,13 @@
 
 Loading a private key from PEM costs milliseconds (OpenSSL checks it); signing with an
 already-loaded key costs microseconds. Nothing on the request path parses a key.
+
+Weak keys are refused at load, whoever supplies them: RSA under 2048 bits, with a public
+exponent under 65537 (e = 3 invites the low-exponent attacks on PKCS #1 v1.5; an even one
+does not even load), or with an even modulus (no product of two odd primes). A
+certificate's validity bounds the key it carries (`KeyMaterial.not_before`/`not_after`):
+a certificate that expired is a key past its `not_after`, answered UNKNOWN_KEY, never
+trusted for ever.
 """
 
 from __future__ import annotations
@@ -18,6 +25,10 @@ PublicKeyObject = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519
 PrivateKeyObject = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 
+MIN_RSA_BITS = 2048
+MIN_RSA_EXPONENT = 65537
+
+
 class KeyFormatError(ValueError):
     """A PEM that is not a supported public/private key or certificate."""
 
@@ -27,9 +38,11 @@ class PublicKey:
     kid: str
     key: PublicKeyObject
     not_after: datetime | None = None
+    not_before: datetime | None = None
 
     def usable_at(self, now: datetime) -> bool:
-        return self.not_after is None or now < self.not_after
+        started = self.not_before is None or self.not_before <= now
+        return started and (self.not_after is None or now < self.not_after)
 
     @property
     def kind(self) -> str:
@@ -66,22 +79,56 @@ def key_kind(key: PublicKeyObject) -> str:
     return "Ed25519"
 
 
+@dataclass(frozen=True, slots=True)
+class KeyMaterial:
+    """A public key as read from a PEM, with the validity of its certificate, if any."""
+
+    key: PublicKeyObject
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+
+
 def load_public_pem(data: bytes) -> PublicKeyObject:
     """A SubjectPublicKeyInfo PEM or an X.509 certificate PEM (its key is used)."""
+    return read_public_pem(data).key
+
+
+def read_public_pem(data: bytes) -> KeyMaterial:
+    """The key of a SubjectPublicKeyInfo or X.509 certificate PEM, with the certificate's
+    validity; KeyFormatError for anything else or a weak key."""
+    certificate: x509.Certificate | None = None
     try:
-        key: object
         if b"-----BEGIN CERTIFICATE-----" in data:
-            key = x509.load_pem_x509_certificate(data).public_key()
+            certificate = x509.load_pem_x509_certificate(data)
+            key: object = certificate.public_key()
         else:
             key = serialization.load_pem_public_key(data)
     except ValueError as exc:
         raise KeyFormatError(f"not a public key or certificate PEM: {exc}") from exc
     if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
         raise KeyFormatError(f"unsupported key type {type(key).__name__}")
+    check_strength(key)
+    if certificate is None:
+        return KeyMaterial(key)
+    return KeyMaterial(key, certificate.not_valid_before_utc, certificate.not_valid_after_utc)
+
+
+def check_strength(key: PublicKeyObject) -> None:
+    """KeyFormatError for a key no partner or adapter may use (see the module's doc)."""
     key_kind(key)
-    if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
-        raise KeyFormatError(f"RSA key of {key.key_size} bits is too short (2048 at least)")
-    return key
+    if not isinstance(key, rsa.RSAPublicKey):
+        return
+    numbers = key.public_numbers()
+    if key.key_size < MIN_RSA_BITS:
+        raise KeyFormatError(
+            f"RSA key of {key.key_size} bits is too short ({MIN_RSA_BITS} at least)"
+        )
+    if numbers.e < MIN_RSA_EXPONENT:  # an even one cryptography refuses to load at all
+        raise KeyFormatError(
+            f"RSA public exponent {numbers.e} is refused ({MIN_RSA_EXPONENT} at least)"
+        )
+    if numbers.n % 2 == 0:
+        raise KeyFormatError("RSA modulus is even: not a product of two primes")
 
 
 def load_private_pem(data: bytes) -> PrivateKeyObject:
@@ -93,7 +140,7 @@ def load_private_pem(data: bytes) -> PrivateKeyObject:
         key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
     ):
         raise KeyFormatError(f"unsupported key type {type(key).__name__}")
-    key_kind(key.public_key())
+    check_strength(key.public_key())
     return key
 
 

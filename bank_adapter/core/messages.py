@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any, Final, Generic, Self, TypeVar
@@ -50,9 +50,19 @@ XML_NAMESPACE: Final = "urn:bank-adapter:v1"
 UUID_PATTERN: Final = (
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
-DATE_PATTERN: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# Dates and date-times are written with a year from 2000 to 2099 (contract section 4):
+# no business of this service lies outside, and a year 1 or 9999 with an offset would
+# overflow the moment it is converted to UTC. A date-time's instant must lie in those years
+# in UTC as well (the project's addition: it excludes the first and last 14 hours written
+# with an extreme offset), because the adapter stores instants and answers in UTC: a
+# PaidAt of 2000-01-01T00:00:00+14:00 would come back on a statement as 1999-12-31.
+FIRST_YEAR: Final = 2000
+LAST_YEAR: Final = 2099
+_FIRST_INSTANT: Final = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+_END_INSTANT: Final = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
+DATE_PATTERN: Final = r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP_PATTERN: Final = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})$"
 )
 # No control characters, lone surrogates or non-characters: what a database column and
@@ -133,12 +143,34 @@ def _lexical(
     return PlainValidator(validate)
 
 
+def _in_years(value: date) -> bool:
+    return FIRST_YEAR <= value.year <= LAST_YEAR
+
+
+def _in_instants(value: datetime) -> bool:
+    """Written in the contract's years, and in them in UTC too (checked in this order: a
+    year outside could not be compared without overflowing)."""
+    return _in_years(value) and _FIRST_INSTANT <= value < _END_INSTANT
+
+
 def _is_rfc3339_datetime(value: object) -> bool:
-    """Aware, with an offset RFC 3339 can write (whole minutes)."""
+    """Aware, with an offset RFC 3339 can write (whole minutes), in the contract's years."""
     if not isinstance(value, datetime):
         return False
     offset = value.utcoffset()
-    return offset is not None and offset % timedelta(minutes=1) == timedelta(0)
+    whole_minutes = offset is not None and offset % timedelta(minutes=1) == timedelta(0)
+    return whole_minutes and _in_instants(value)
+
+
+def _parse_timestamp(text: str) -> datetime:
+    value = datetime.fromisoformat(text)  # keeps microseconds, drops finer digits
+    if not _in_instants(value):
+        raise ValueError("outside the contract's years")
+    return value
+
+
+def _is_calendar_date(value: object) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime) and _in_years(value)
 
 
 def format_timestamp(value: datetime) -> str:
@@ -164,9 +196,10 @@ def uuid_or_none(value: object) -> UUID | None:
 Timestamp = Annotated[
     datetime,
     _lexical(
-        "an RFC 3339 date-time with offset, e.g. 2026-01-31T09:30:00+03:00",
+        "an RFC 3339 date-time with offset in the years 2000 to 2099 (in UTC too), "
+        "e.g. 2026-01-31T09:30:00+03:00",
         TIMESTAMP_PATTERN,
-        datetime.fromisoformat,  # keeps microseconds, drops finer digits
+        _parse_timestamp,
         _is_rfc3339_datetime,
     ),
     PlainSerializer(format_timestamp, return_type=str, when_used="json"),
@@ -175,10 +208,10 @@ Timestamp = Annotated[
 CalendarDate = Annotated[
     date,
     _lexical(
-        "a date YYYY-MM-DD",
+        "a date YYYY-MM-DD in the years 2000 to 2099",
         DATE_PATTERN,
         date.fromisoformat,
-        lambda v: isinstance(v, date) and not isinstance(v, datetime),
+        _is_calendar_date,
     ),
     PlainSerializer(date.isoformat, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),

@@ -73,7 +73,12 @@ class Signed:
 
 
 class SignatureProfile(Protocol):
+    """A profile also declares, once, the formats it can carry and the algorithms it knows
+    with the key kind each needs (`core.profiles` gathers them for the whole service)."""
+
     name: str
+    formats: frozenset[str]
+    key_kinds: Mapping[str, str]  # algorithm name -> "RSA", "EC-P256" or "Ed25519"
 
     def verify_request(self, request: WireRequest, policy: VerifyPolicy) -> Verified: ...
 

@@ -6,8 +6,10 @@ message), and every one of those freedoms has been used for signature wrapping o
 substitution. So the shape is checked here, on the tree, before libxmlsec is asked about
 the cryptography; libxmlsec alone would accept most of the attacks the tests replay.
 
-1. Parse once with the hardened parser (`parse_xml`): DTDs and entity declarations are
-   MALFORMED_MESSAGE before anything else happens.
+1. Parse once with the hardened parser (`parse_xml`): DTDs and entity declarations, and
+   a tree beyond the shape limits (a request's: `limits.REQUEST_XML`), are
+   MALFORMED_MESSAGE before anything else happens, canonicalisation above all (its cost
+   grows with the square of the attributes on one element).
 2. Locate: the document holds exactly one `ds:Signature` anywhere (none is
    SIGNATURE_MISSING), and it is the root element's last child.
 3. No comments or processing instructions inside the root: `URI=""` drops comments
@@ -39,12 +41,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import xmlsec
 from lxml import etree
 
 from bank_adapter.core.keys import PublicKey, SigningKey, private_pem, public_pem
+from bank_adapter.core.limits import REQUEST_XML
+from bank_adapter.core.messages import XML_NAMESPACE
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
 from bank_adapter.core.wire import Headers, WireRequest
 from bank_adapter.core.xmlparse import parse_xml
@@ -97,16 +102,19 @@ _BY_NAME = {method.name: method for method in _METHODS}
 _BY_KEY_KIND = {method.key_kind: method for method in _METHODS}
 
 
-def adapter_algorithm(key: SigningKey) -> str:
-    """The xmldsig algorithm name the adapter signs with when holding `key`."""
-    return _method_for_key(key).name
-
-
 def _method_for_key(key: SigningKey) -> _Method:
     method = _BY_KEY_KIND.get(key.kind)
     if method is None:
         raise ValueError(f"a {key.kind} key cannot sign xmldsig (RSA or EC P-256 only)")
     return method
+
+
+def check_root_binding(root: etree._Element, expected_root: str) -> None:
+    """SIGNATURE_INVALID unless the verified document's root is `expected_root` in the
+    contract's namespace: with XML-DSig the root element is what binds a signature to its
+    operation, as htm/htu do for JWS and @path for HTTP signatures."""
+    if root.tag != etree.QName(XML_NAMESPACE, expected_root).text:
+        raise _invalid(f"the message was signed for another operation than {expected_root}")
 
 
 def _invalid(detail: str) -> AdapterError:
@@ -125,18 +133,22 @@ class XmlDsigProfile:
     """
 
     name = "xmldsig"
+    formats = frozenset({"xml"})
+    key_kinds: Mapping[str, str] = MappingProxyType(
+        {method.name: method.key_kind for method in _METHODS}
+    )
 
     def __init__(self) -> None:
         self._public_keys: dict[bytes, xmlsec.Key] = {}
         self._signing_keys: dict[SigningKey, xmlsec.Key] = {}
 
     def verify_request(self, request: WireRequest, policy: VerifyPolicy) -> Verified:
-        return self._verify(request.body, policy)
+        return self._verify(parse_xml(request.body, REQUEST_XML), request.body, policy)
 
     def verify_response(
         self, status: int, headers: Mapping[str, str], body: bytes, policy: VerifyPolicy
     ) -> Verified:
-        return self._verify(body, policy)
+        return self._verify(parse_xml(body), body, policy)
 
     def sign_response(
         self, status: int, content_type: str, body: bytes, key: SigningKey, now: datetime
@@ -161,8 +173,7 @@ class XmlDsigProfile:
             raise ValueError(f"{alg} needs a {signature_method.key_kind} key, not {key.kind}")
         return self._sign(body, key, signature_method)
 
-    def _verify(self, body: bytes, policy: VerifyPolicy) -> Verified:
-        root = parse_xml(body)
+    def _verify(self, root: etree._Element, body: bytes, policy: VerifyPolicy) -> Verified:
         signature = _the_signature(root)
         _refuse_unsigned_nodes(root)
         method = _checked_shape(signature)

@@ -74,6 +74,15 @@ def parse_id_number(raw: str) -> str:
     return id_number
 
 
+def id_number_or_none(raw: str) -> str | None:
+    """The canonical ID number, or None for anything else: the key to look a person up by,
+    so a malformed one (a NUL byte, say) never reaches a database query."""
+    try:
+        return parse_id_number(raw)
+    except AdapterError:
+        return None
+
+
 def default_id_type(id_number: str) -> IdType:
     """The type a number has unless registered otherwise (GCC_ID is only ever explicit)."""
     return _TYPE_BY_FIRST_DIGIT[parse_id_number(id_number)[0]]

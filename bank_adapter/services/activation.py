@@ -13,6 +13,7 @@ from uuid import uuid4
 from bank_adapter.clock import riyadh_date
 from bank_adapter.core.messages import ActivationConfirm, ActivationRequest, ActivationResponse
 from bank_adapter.domain.activation import decide_activation, decide_confirmation, start_attempt
+from bank_adapter.domain.ids import id_number_or_none
 from bank_adapter.domain.mobile import mask_mobile
 from bank_adapter.domain.otp import new_otp
 from bank_adapter.errors import AdapterError, Code
@@ -23,7 +24,8 @@ SMS_TEXT = "Your e-services activation code is {otp}. It expires in 5 minutes. D
 
 
 async def start(ctx: CallContext, tx: Tx, msg: ActivationRequest) -> ActivationResponse:
-    account = await tx.account(msg.id_number.strip())
+    id_number = id_number_or_none(msg.id_number)  # INVALID_ID_NUMBER is decided below
+    account = await tx.account(id_number) if id_number is not None else None
     decision = decide_activation(
         channel=msg.channel.value,
         allowed_channels=ctx.partner.channels,

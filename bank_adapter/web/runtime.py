@@ -13,9 +13,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bank_adapter.clock import Clock
-from bank_adapter.core.httpsig import HttpSigProfile
-from bank_adapter.core.jws import JwsProfile
 from bank_adapter.core.keys import (
+    KeyFormatError,
     PublicKey,
     SigningKey,
     generate,
@@ -23,8 +22,8 @@ from bank_adapter.core.keys import (
     load_public_pem,
     private_pem,
 )
+from bank_adapter.core.profiles import new_profiles
 from bank_adapter.core.signing import SignatureProfile
-from bank_adapter.core.xmldsig import XmlDsigProfile
 from bank_adapter.domain.fees import FeeSchedule, load_fee_schedule
 from bank_adapter.metrics import Metrics
 from bank_adapter.partners import Partner, load_partners
@@ -62,11 +61,6 @@ class Runtime:
 RUNTIME = web.AppKey("runtime", Runtime)
 
 
-def default_profiles() -> dict[str, SignatureProfile]:
-    profiles: list[SignatureProfile] = [JwsProfile(), XmlDsigProfile(), HttpSigProfile()]
-    return {profile.name: profile for profile in profiles}
-
-
 def build_runtime(settings: Settings, clock: Clock, store: Store | None = None) -> Runtime:
     return Runtime(
         settings=settings,
@@ -76,7 +70,7 @@ def build_runtime(settings: Settings, clock: Clock, store: Store | None = None) 
         otp_key=load_otp_key(settings),
         fees=load_fee_schedule(settings.fees_file),
         clock=clock,
-        profiles=default_profiles(),
+        profiles=new_profiles(),
         extra_public_keys=load_extra_public_keys(settings),
     )
 
@@ -104,8 +98,8 @@ def load_signing_key(settings: Settings) -> SigningKey:
             _write_secret(path, private_pem(generate("EC-P256")))
     try:
         key = SigningKey(settings.signing_kid, load_private_pem(path.read_bytes()))
-    except OSError as exc:
-        raise SettingsError(f"BANK_ADAPTER_SIGNING_KEY: cannot read {path}: {exc}") from exc
+    except (OSError, KeyFormatError) as exc:
+        raise SettingsError(f"BANK_ADAPTER_SIGNING_KEY: cannot use {path}: {exc}") from exc
     # Every profile must be able to answer with it: XML-DSig has no Ed25519.
     if not _adapter_key_ok(key):
         raise SettingsError(
@@ -128,7 +122,10 @@ def load_otp_key(settings: Settings) -> bytes:
     path = settings.var_dir / "otp-key"
     if not path.exists():
         _write_secret(path, secrets.token_hex(32).encode("ascii"))
-    return path.read_bytes().strip()
+    key = path.read_bytes().strip()
+    if not key:
+        raise SettingsError(f"BANK_ADAPTER_OTP_KEY: the generated key file {path} is empty")
+    return key
 
 
 def _write_secret(path: Path, data: bytes) -> None:

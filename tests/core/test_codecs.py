@@ -408,13 +408,93 @@ def test_xml_amount_not_two_decimals(amount: str) -> None:
 def test_json_naive_timestamp() -> None:
     data = json_body("PaymentStatusQuery", timestamp="2026-01-31T09:30:00")
     detail = schema_detail(json_error("PaymentStatusQuery", data))
-    assert detail.startswith("timestamp: must be an RFC 3339 date-time with offset")
+    assert detail.startswith("timestamp: must be an RFC 3339 date-time with offset in the years")
 
 
 def test_xml_naive_timestamp() -> None:
     body = xml_body("PaymentStatusQuery", set_text("Timestamp", "2026-01-31T09:30:00"))
     detail = schema_detail(xml_error("PaymentStatusQuery", body))
     assert detail.startswith("/PaymentStatusQuery/Timestamp: does not match the pattern")
+
+
+# Every date and date-time field of a request, by root and element: the contract's years.
+DATE_FIELDS = [
+    ("PaymentStatusQuery", "Timestamp", "2026-01-31T09:30:00+03:00"),
+    ("PaymentNotification", "PaidAt", "2026-01-31T09:30:00+03:00"),
+    ("StatementRequest", "BusinessDate", "2026-01-31"),
+]
+OUT_OF_RANGE = {
+    "T": ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1999-12-31T23:59:59Z",
+          "2100-01-01T00:00:00+03:00", "0000-01-01T00:00:00Z"],
+    "-": ["0001-01-01", "9999-12-31", "1999-12-31", "2100-01-01"],
+}  # fmt: skip
+
+
+def out_of_range(example: str) -> list[str]:
+    return OUT_OF_RANGE["T" if "T" in example else "-"]
+
+
+def edges(example: str) -> list[str]:
+    if "T" in example:
+        return ["2000-01-01T00:00:00Z", "2000-01-01T14:00:00+14:00", "2099-12-31T23:59:59.999999Z",
+                "2099-12-31T09:59:59-14:00"]  # fmt: skip
+    return ["2000-01-01", "2099-12-31"]
+
+
+@pytest.mark.parametrize(
+    "value", ["2000-01-01T00:00:00+14:00", "2099-12-31T23:59:59-14:00", "2000-01-01T13:59:59+14:00"]
+)
+def test_an_instant_outside_the_years_in_utc_is_refused_in_both_formats(value: str) -> None:
+    """Written in 2000 or 2099, but 1999 or 2100 in UTC, where the adapter answers."""
+    detail = schema_detail(
+        json_error("PaymentNotification", json_body("PaymentNotification", paidAt=value))
+    )
+    assert detail.startswith("paidAt: must be an RFC 3339 date-time with offset in the years")
+    body = xml_body("PaymentNotification", set_text("PaidAt", value))
+    detail = schema_detail(xml_error("PaymentNotification", body))
+    assert detail.startswith("/PaymentNotification/PaidAt: must be an RFC 3339 date-time")
+
+
+@pytest.mark.parametrize(("root", "element", "example"), DATE_FIELDS)
+def test_json_dates_outside_2000_to_2099_name_the_field(
+    root: str, element: str, example: str
+) -> None:
+    field = element[0].lower() + element[1:]
+    for value in out_of_range(example):
+        detail = schema_detail(json_error(root, json_body(root, **{field: value})))
+        assert detail.startswith(f"{field}: must be "), detail
+        assert "2000 to 2099" in detail
+    for value in edges(example):
+        codec_json.validate(MODELS[root], json_body(root, **{field: value}))
+
+
+@pytest.mark.parametrize(("root", "element", "example"), DATE_FIELDS)
+def test_xml_dates_outside_2000_to_2099_name_the_field(
+    root: str, element: str, example: str
+) -> None:
+    for value in out_of_range(example):
+        detail = schema_detail(xml_error(root, xml_body(root, set_text(element, value))))
+        assert detail.startswith(f"/{root}/{element}: "), detail  # pattern, or year 0 invalid
+    for value in edges(example):
+        body = xml_body(root, set_text(element, value))
+        codec_xml.decode_xml(parse_xml(body), MODELS[root], root)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(1999, 12, 31, tzinfo=UTC),
+        datetime(2100, 1, 1, tzinfo=UTC),
+        datetime(2000, 1, 1, tzinfo=timezone(timedelta(hours=14))),
+        date(1999, 12, 31),
+    ],
+)
+def test_python_values_outside_the_years_are_refused_too(value: object) -> None:
+    field = "paid_at" if isinstance(value, datetime) else "business_date"
+    model = PaymentNotification if field == "paid_at" else StatementRequest
+    sample = SAMPLES[model.__name__].model_dump()
+    with pytest.raises(ValidationError):
+        model(**{**sample, field: value})
 
 
 def test_xml_impossible_timestamp() -> None:
@@ -662,8 +742,9 @@ def _plain(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 SCALARS: dict[str, st.SearchStrategy[Any]] = {
     "uuid": st.uuids(),
-    "date": st.dates(date(1900, 1, 1), date(2999, 12, 31)),
-    "date-time": st.datetimes(datetime(1900, 1, 1), datetime(2999, 12, 31), timezones=OFFSETS),
+    "date": st.dates(date(2000, 1, 1), date(2099, 12, 31)),
+    # A day's margin: the instant is in the contract's years whatever the offset.
+    "date-time": st.datetimes(datetime(2000, 1, 2), datetime(2099, 12, 30), timezones=OFFSETS),
     CHECKSUM_PATTERN: st.from_regex(r"\A[0-9a-f]{64}\Z"),
     AMOUNT_PATTERN: st.integers(0, 10**15 - 1).map(from_halalas),
 }

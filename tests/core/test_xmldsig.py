@@ -18,10 +18,8 @@ from typing import Any
 
 import pytest
 import xmlsec
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -30,8 +28,9 @@ from bank_adapter.core import keys, xmldsig
 from bank_adapter.core.keys import PublicKey, SigningKey
 from bank_adapter.core.signing import Verified, VerifyPolicy
 from bank_adapter.core.wire import WireRequest
-from bank_adapter.core.xmldsig import XmlDsigProfile, adapter_algorithm
+from bank_adapter.core.xmldsig import XmlDsigProfile, check_root_binding
 from bank_adapter.errors import AdapterError, Code
+from tests.certs import certificate_pem, self_signed
 
 DATA = Path(__file__).parent.parent / "data" / "xmldsig"
 NOW = datetime(2026, 3, 1, 6, 30, tzinfo=UTC)
@@ -184,18 +183,14 @@ def bare_xmlsec_accepts(body: bytes, key: SigningKey) -> bool:
 
 
 def self_signed_certificate(key: SigningKey) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Al Rajhi Bank (not really)")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.private_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(days=1))
-        .not_valid_after(NOW + timedelta(days=365))
-        .sign(key.private_key, hashes.SHA256())
+    return certificate_pem(
+        self_signed(
+            key.private_key,
+            not_before=NOW - timedelta(days=1),
+            not_after=NOW + timedelta(days=365),
+            name="Al Rajhi Bank (not really)",
+        )
     )
-    return certificate.public_bytes(serialization.Encoding.PEM)
 
 
 def rewrite(body: bytes, change: Callable[[etree._Element], None]) -> bytes:
@@ -226,7 +221,7 @@ def test_signed_response_verifies_and_returns_exactly_what_was_signed(
 def test_signed_request_uses_the_named_algorithm(
     profile: XmlDsigProfile, bank_key: SigningKey
 ) -> None:
-    alg = adapter_algorithm(bank_key)
+    alg = {"EC-P256": "ECDSA-SHA256", "RSA": "RSA-SHA256"}[bank_key.kind]
     signed = profile.sign_request(
         "POST", "/v1/activations", "application/xml", unsigned(), (), bank_key, alg, NOW
     )
@@ -250,16 +245,20 @@ def test_signed_body_is_utf8_with_the_xml_declaration(
     assert "عميل-١٢٣".encode() in signed.body
 
 
-def test_adapter_algorithm_follows_the_key_kind(ec_key: SigningKey, rsa_key: SigningKey) -> None:
-    assert adapter_algorithm(ec_key) == "ECDSA-SHA256"
-    assert adapter_algorithm(rsa_key) == "RSA-SHA256"
+@pytest.mark.parametrize(("kind", "method"), [("EC-P256", "ecdsa-sha256"), ("RSA", "rsa-sha256")])
+def test_the_adapter_signs_with_the_method_of_its_key_kind(
+    profile: XmlDsigProfile, ec_key: SigningKey, rsa_key: SigningKey, kind: str, method: str
+) -> None:
+    key = ec_key if kind == "EC-P256" else rsa_key
+    signed = profile.sign_response(200, "application/xml", unsigned(), key, NOW)
+    found = etree.fromstring(signed.body).find(f".//{ds('SignatureMethod')}")
+    assert found is not None
+    assert found.get("Algorithm") == f"http://www.w3.org/2001/04/xmldsig-more#{method}"
 
 
 def test_ed25519_keys_cannot_sign_xmldsig(profile: XmlDsigProfile) -> None:
     key = SigningKey(ADAPTER_KID, ed25519.Ed25519PrivateKey.generate())
 
-    with pytest.raises(ValueError, match="Ed25519"):
-        adapter_algorithm(key)
     with pytest.raises(ValueError, match="Ed25519"):
         profile.sign_response(200, "application/xml", unsigned(), key, NOW)
 
@@ -817,3 +816,25 @@ def test_tampered_response_fails_xmlsec1(adapter_response: tuple[Path, Path]) ->
 
     assert done.returncode != 0
     assert "FAIL" in done.stderr
+
+
+# --- binding the root to the operation -------------------------------------------------------
+
+
+def test_the_root_binds_the_signature_to_its_operation(
+    profile: XmlDsigProfile, ec_key: SigningKey
+) -> None:
+    signed = profile.sign_response(200, "application/xml", unsigned(), ec_key, NOW)
+    verified = verify(profile, signed.body, policy_for(ec_key.public))
+    assert verified.xml_root is not None
+    check_root_binding(verified.xml_root, "ActivationRequest")
+    for other in ("ActivationConfirm", "PaymentNotification"):
+        with pytest.raises(AdapterError) as refused:
+            check_root_binding(verified.xml_root, other)
+        assert refused.value.code is Code.SIGNATURE_INVALID
+
+
+def test_a_root_of_the_right_name_in_another_namespace_is_not_bound() -> None:
+    root = etree.fromstring(b'<ActivationRequest xmlns="urn:elsewhere"/>')
+    with pytest.raises(AdapterError):
+        check_root_binding(root, "ActivationRequest")

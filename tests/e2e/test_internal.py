@@ -3,6 +3,8 @@ the bearer token, accounts, the events outbox and the sandbox SMS outbox."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -142,6 +144,41 @@ async def test_the_token_is_checked_before_the_body_is_read(service):
     headers = {"Authorization": "Bearer nope", "Content-Type": "text/plain"}
     status, _, problem = await raw(service, "POST", ACCOUNTS, b"not json", headers)
     assert_problem(status, problem, 401, "UNAUTHORIZED")
+
+
+async def raw_request(service, head: bytes) -> tuple[int, dict[str, Any]]:
+    """Send `head` (request line and headers, any bytes) over a socket; status and body."""
+    host, port = service.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(head + b"Host: x\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        response = await reader.read()
+    finally:
+        writer.close()
+    status_line, _, rest = response.partition(b"\r\n")
+    body = rest.partition(b"\r\n\r\n")[2]
+    return int(status_line.split()[1]), json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [b"Bearer \xff\xfe", b"Bearer " + TOKEN.encode() + b"\xc3", b"\xff " + TOKEN.encode()],
+)
+async def test_an_authorization_header_that_is_not_utf8_is_401_not_500(service, authorization):
+    head = b"GET " + EVENTS.encode() + b" HTTP/1.1\r\nAuthorization: " + authorization + b"\r\n"
+    status, problem = await raw_request(service, head)
+    assert_problem(status, problem, 401, "UNAUTHORIZED")
+
+
+async def test_an_empty_token_in_the_settings_never_matches_an_empty_bearer(service):
+    """Settings refuse an empty token at start-up; the check holds on its own as well."""
+    service.runtime.settings = dataclasses.replace(service.runtime.settings, admin_token="")
+    for authorization in ["Bearer ", "Bearer", "bearer  "]:
+        status, _, problem = await raw(
+            service, "GET", EVENTS, None, {"Authorization": authorization}
+        )
+        assert_problem(status, problem, 401, "UNAUTHORIZED")
 
 
 @pytest.mark.parametrize("partner_id", ["JWSA", "HSJA"])

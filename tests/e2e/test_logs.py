@@ -58,6 +58,8 @@ class Secrets:
     otps: list[str] = field(default_factory=list)
     partner_replies: list[Reply] = field(default_factory=list)
     account_urls: list[str] = field(default_factory=list)
+    # Sent in request and header lines that do not parse (aiohttp refuses them itself).
+    in_malformed_lines: list[str] = field(default_factory=list)
 
 
 def new_id() -> str:
@@ -182,6 +184,25 @@ class Driver:
             )
             assert sock.recv(64).startswith(b"HTTP/1.")
 
+    def malformed_lines(self) -> None:
+        """Header and request lines aiohttp refuses, each carrying the admin token or an
+        OTP-like code: its error log would quote them."""
+        token, code = self.server.token, f"{secrets.randbelow(1_000_000):06d}"
+        self.seen.in_malformed_lines += [token, code]
+        heads = [
+            f"GET /healthz HTTP/1.1\r\nAuthorization: Bearer {token}\x00\r\n",
+            f"GET /healthz HTTP/1.1\r\nAuthorization Bearer {token}\r\n",
+            f"GET /healthz HTTP/1.1\r\n Bearer {token}\r\n",
+            f"GET /healthz HTTP/1.1\r\nX-Otp: {code}\x01\r\n",
+            f"GET /healthz HTTP/1.1\r\nContent-Length: {code}x\r\n",
+            f"POST /v1/activations/confirm?code={code} HTTP/1.1 {token}\r\n",
+            f"GET /internal/v1/events\x00{token} HTTP/1.1\r\n",
+        ]
+        for head in heads:
+            with socket.create_connection(("127.0.0.1", self.server.port), timeout=5) as sock:
+                sock.sendall(f"{head}Host: x\r\nConnection: close\r\n\r\n".encode("latin-1"))
+                assert sock.recv(64).startswith(b"HTTP/1.0 400"), head
+
 
 async def drive(server: ServeProcess) -> Secrets:
     async with aiohttp.ClientSession() as http:
@@ -191,6 +212,7 @@ async def drive(server: ServeProcess) -> Secrets:
         await driver.atm_activation()
         await driver.errors()
         await driver.ids_elsewhere()
+        driver.malformed_lines()
     return driver.seen
 
 
@@ -232,6 +254,21 @@ def test_no_full_id_number_anywhere(log_text: str, drove: Secrets) -> None:
 
 def test_no_admin_token(log_text: str, server: ServeProcess) -> None:
     assert server.token not in log_text
+
+
+def test_lines_that_do_not_parse_are_logged_without_their_bytes(
+    log_lines: list[dict[str, Any]], log_text: str, drove: Secrets
+) -> None:
+    refused = [line for line in log_lines if line.get("logger") == "aiohttp.server"]
+    assert len(refused) >= 7  # aiohttp's own error line for each, summarised
+    for line in refused:
+        assert line["exception"].split(" ")[0] in {
+            "BadHttpMessage",
+            "BadStatusLine",
+            "InvalidURLError",
+            "InvalidHeader",
+        }, line
+    assert [value for value in drove.in_malformed_lines if value in log_text] == []
 
 
 def test_no_otp(log_lines: list[dict[str, Any]], drove: Secrets) -> None:
@@ -421,5 +458,50 @@ def test_configured_pipeline_writes_redacted_json_lines_for_structlog_and_stdlib
     assert lines[0]["admin_token"] == REDACTED
     assert lines[1]["logger"] == "aiohttp.server"
     assert lines[1]["level"] == "error"
-    assert "ValueError" in lines[1]["exception"]
-    assert "1*******97" in lines[1]["exception"]
+    # Another library's exception: its class and where, never its message.
+    assert lines[1]["exception"].startswith("ValueError at test_logs.py:")
+    assert "bad request line" not in text
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_aiohttp_messages_keep_numbers_and_addresses_only() -> None:
+    out = io.StringIO()
+    adapter_logging.configure(level="INFO", stream=out, json=True)
+
+    server = logging.getLogger("aiohttp.server")
+    server.error("Error handling request from %s", "127.0.0.1")
+    server.error("Error handling request from %s", "::1")
+    server.warning("peer %s sent %s", "10.0.0.5", "Bearer s3cr3t-token")
+    server.warning("Start lingering close timer for %s sec.", 10.0)
+    logging.getLogger("sqlalchemy.pool").warning("kept as written: %s", "text")
+
+    events = [json.loads(line)["event"] for line in out.getvalue().splitlines()]
+    assert events == [
+        "Error handling request from 127.0.0.1",
+        "Error handling request from ::1",
+        f"peer 10.0.0.5 sent {REDACTED}",
+        "Start lingering close timer for 10.0 sec.",
+        "kept as written: text",
+    ]
+
+
+def test_an_aiohttp_template_its_arguments_do_not_fit_is_kept_bare() -> None:
+    record = logging.LogRecord("aiohttp.web", logging.WARNING, "x.py", 1, "%s and %s", None, None)
+    event = {"event": "?", "_record": record, "positional_args": ("only one",)}
+    assert adapter_logging.summarize_foreign(None, "warning", event)["event"] == "%s and %s"
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_foreign_exception_keeps_its_status_but_not_its_message() -> None:
+    from aiohttp.http_exceptions import BadHttpMessage
+
+    out = io.StringIO()
+    adapter_logging.configure(level="INFO", stream=out, json=True)
+    try:
+        raise BadHttpMessage("Invalid header value char: b'Authorization: Bearer tok-123'")
+    except BadHttpMessage:
+        logging.getLogger("asyncio").exception("Exception in callback")
+
+    (line,) = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert line["exception"].startswith("BadHttpMessage (status 400) at test_logs.py:")
+    assert "tok-123" not in out.getvalue()
