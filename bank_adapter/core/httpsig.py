@@ -101,7 +101,9 @@ def signature_base(components: Sequence[tuple[str, str]], signature_params: str)
 
 
 @dataclass(frozen=True, slots=True)
-class _SignatureInput:
+class SignatureInput:
+    """The `sig1` member of `Signature-Input` and its `Signature`, as parsed."""
+
     components: tuple[str, ...]
     parameters: Mapping[str, Any]
     serialized: str  # the `@signature-params` value
@@ -112,8 +114,9 @@ class HttpSigProfile:
     name = "http-sig"
 
     def verify_request(self, request: WireRequest, policy: VerifyPolicy) -> Verified:
-        derived = {"@method": request.method, "@path": request.path}
-        return _verify(REQUEST_COMPONENTS, derived, request.headers, request.body, policy)
+        return _verify(
+            REQUEST_COMPONENTS, request_components(request), request.headers, request.body, policy
+        )
 
     def verify_response(
         self, status: int, headers: Mapping[str, str], body: bytes, policy: VerifyPolicy
@@ -143,6 +146,11 @@ class HttpSigProfile:
         return _sign(REQUEST_COMPONENTS, values, body, key, alg, now)
 
 
+def request_components(request: WireRequest) -> dict[str, str]:
+    """The derived components a request signature may cover."""
+    return {"@method": request.method, "@path": request.path}
+
+
 def _verify(
     covered: Sequence[str],
     derived: Mapping[str, str],
@@ -150,22 +158,19 @@ def _verify(
     body: bytes,
     policy: VerifyPolicy,
 ) -> Verified:
-    signed = _read_signature(headers)
-    _check_coverage(signed, covered)
-    algorithm, key = _resolve(signed.parameters, policy)
-    _check_times(signed.parameters, policy.now)
-    _check_digest(headers.get("content-digest"), body)
-    values = [(name, _value(name, derived, headers)) for name in signed.components]
-    try:
-        base = signature_base(values, signed.serialized)
-    except ValueError:
-        raise _invalid("a covered field is not ASCII") from None
-    if not algorithm.verify(key.key, signed.signature, base):
-        raise _invalid("the signature does not verify")
+    signed = read_signature(headers)
+    check_coverage(signed, covered)
+    algorithm = allowed_algorithm(signed.parameters, policy)
+    key = registered_key(signed.parameters, policy)
+    check_key_fits(signed.parameters, algorithm, key)
+    check_times(signed.parameters, policy.now)
+    check_digest(headers.get("content-digest"), body)
+    check_signature(signed, algorithm, key, covered_base(signed, derived, headers))
     return Verified(body=body, kid=key.kid)
 
 
-def _read_signature(headers: Mapping[str, str]) -> _SignatureInput:
+def read_signature(headers: Mapping[str, str]) -> SignatureInput:
+    """The `sig1` signature, or SIGNATURE_MISSING / SIGNATURE_INVALID."""
     inputs, signatures = headers.get("signature-input"), headers.get("signature")
     if not inputs or not signatures:
         raise AdapterError(Code.SIGNATURE_MISSING, "Signature-Input and Signature are required")
@@ -178,7 +183,7 @@ def _read_signature(headers: Mapping[str, str]) -> _SignatureInput:
         raise _invalid(f"{LABEL} is not an inner list with a byte-sequence signature")
     if any(not isinstance(name, str) or item_parameters for name, item_parameters in items):
         raise _invalid("covered components must be plain strings without parameters")
-    return _SignatureInput(
+    return SignatureInput(
         components=tuple(name for name, _ in items),
         parameters=parameters,
         serialized=ser_innerlist(member),
@@ -202,7 +207,7 @@ def _refuse_repeat(key: str, context: str) -> None:
     raise ValueError(f"repeated {context} key {key}")
 
 
-def _check_coverage(signed: _SignatureInput, covered: Sequence[str]) -> None:
+def check_coverage(signed: SignatureInput, covered: Sequence[str]) -> None:
     if sorted(signed.components) != sorted(covered):
         raise _invalid(f"the signature must cover exactly ({' '.join(covered)})")
     names = set(signed.parameters)
@@ -210,23 +215,31 @@ def _check_coverage(signed: _SignatureInput, covered: Sequence[str]) -> None:
         raise _invalid("signature parameters must be created, keyid, alg (expires, nonce, tag)")
 
 
-def _resolve(parameters: Mapping[str, Any], policy: VerifyPolicy) -> tuple[Algorithm, PublicKey]:
-    alg = parameters["alg"]
+def allowed_algorithm(parameters: Mapping[str, Any], policy: VerifyPolicy) -> Algorithm:
+    """The implementation of `alg`, if the partner may use it."""
+    alg = parameters.get("alg")
     if not isinstance(alg, str) or alg not in _ALGORITHMS:
         raise AdapterError(
             Code.ALGORITHM_NOT_ALLOWED, f"alg must be one of {', '.join(_ALGORITHMS)}"
         )
     policy.check_algorithm(alg)
-    algorithm = _ALGORITHMS[alg]
-    keyid = parameters["keyid"]
-    key = policy.key_for(keyid if isinstance(keyid, str) else None)
+    return _ALGORITHMS[alg]
+
+
+def registered_key(parameters: Mapping[str, Any], policy: VerifyPolicy) -> PublicKey:
+    """The partner's key `keyid` names, or UNKNOWN_KEY."""
+    keyid = parameters.get("keyid")
+    return policy.key_for(keyid if isinstance(keyid, str) else None)
+
+
+def check_key_fits(parameters: Mapping[str, Any], algorithm: Algorithm, key: PublicKey) -> None:
     if key.kind != algorithm.key_kind:
+        alg = parameters.get("alg")
         raise _invalid(f"key {key.kid} is an {key.kind} key, {alg} needs {algorithm.key_kind}")
-    return algorithm, key
 
 
-def _check_times(parameters: Mapping[str, Any], now: datetime) -> None:
-    created, expires = parameters["created"], parameters.get("expires")
+def check_times(parameters: Mapping[str, Any], now: datetime) -> None:
+    created, expires = parameters.get("created"), parameters.get("expires")
     # `type() is int`: a Structured Field boolean parses to a Python bool, an int subclass.
     if type(created) is not int or created > (now + CREATED_TOLERANCE).timestamp():
         raise _invalid("created must be an integer time, not in the future")
@@ -234,7 +247,8 @@ def _check_times(parameters: Mapping[str, Any], now: datetime) -> None:
         raise _invalid("expires must be an integer time, not in the past")
 
 
-def _check_digest(value: str | None, body: bytes) -> None:
+def check_digest(value: str | None, body: bytes) -> None:
+    """`Content-Digest`'s `sha-256` member is the body's SHA-256 (RFC 9530)."""
     if value is None:
         raise _invalid("Content-Digest is missing")
     member = _dictionary("Content-Digest", value).get("sha-256")
@@ -242,6 +256,24 @@ def _check_digest(value: str | None, body: bytes) -> None:
         raise _invalid("Content-Digest has no sha-256 member")
     if not hmac.compare_digest(member[0], hashlib.sha256(body).digest()):
         raise _invalid("Content-Digest does not match the body")
+
+
+def covered_base(
+    signed: SignatureInput, derived: Mapping[str, str], headers: Mapping[str, str]
+) -> bytes:
+    """The signature base of the components `signed` declares, from the received values."""
+    values = [(name, _value(name, derived, headers)) for name in signed.components]
+    try:
+        return signature_base(values, signed.serialized)
+    except ValueError:
+        raise _invalid("a covered field is not ASCII") from None
+
+
+def check_signature(
+    signed: SignatureInput, algorithm: Algorithm, key: PublicKey, base: bytes
+) -> None:
+    if not algorithm.verify(key.key, signed.signature, base):
+        raise _invalid("the signature does not verify")
 
 
 def _value(name: str, derived: Mapping[str, str], headers: Mapping[str, str]) -> str:
@@ -261,7 +293,7 @@ def _sign(
 ) -> Signed:
     if alg not in _ALGORITHMS:
         raise ValueError(f"cannot sign with {alg!r}: one of {', '.join(_ALGORITHMS)}")
-    digest = _content_digest(body)
+    digest = content_digest(body)
     values = {**values, "content-digest": digest}
     missing = [name for name in covered if name not in values]
     if missing:
@@ -281,7 +313,8 @@ def _sign(
     )
 
 
-def _content_digest(body: bytes) -> str:
+def content_digest(body: bytes) -> str:
+    """RFC 9530 `Content-Digest` of `body`: `sha-256=:<base64>:`."""
     return f"sha-256=:{base64.b64encode(hashlib.sha256(body).digest()).decode('ascii')}:"
 
 
