@@ -101,13 +101,28 @@ def signature_base(components: Sequence[tuple[str, str]], signature_params: str)
 
 
 @dataclass(frozen=True, slots=True)
-class SignatureInput:
-    """The `sig1` member of `Signature-Input` and its `Signature`, as parsed."""
+class Declaration:
+    """The `sig1` member of `Signature-Input`: what the signature says it covers."""
 
     components: tuple[str, ...]
     parameters: Mapping[str, Any]
     serialized: str  # the `@signature-params` value
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureInput:
+    """A `sig1` declaration with its signature bytes from `Signature`."""
+
+    declaration: Declaration
     signature: bytes
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return self.declaration.components
+
+    @property
+    def parameters(self) -> Mapping[str, Any]:
+        return self.declaration.parameters
 
 
 class HttpSigProfile:
@@ -159,13 +174,13 @@ def _verify(
     policy: VerifyPolicy,
 ) -> Verified:
     signed = read_signature(headers)
-    check_coverage(signed, covered)
+    check_coverage(signed.declaration, covered)
     algorithm = allowed_algorithm(signed.parameters, policy)
     key = registered_key(signed.parameters, policy)
     check_key_fits(signed.parameters, algorithm, key)
     check_times(signed.parameters, policy.now)
     check_digest(headers.get("content-digest"), body)
-    check_signature(signed, algorithm, key, covered_base(signed, derived, headers))
+    check_signature(signed, algorithm, key, covered_base(signed.declaration, derived, headers))
     return Verified(body=body, kid=key.kid)
 
 
@@ -174,21 +189,33 @@ def read_signature(headers: Mapping[str, str]) -> SignatureInput:
     inputs, signatures = headers.get("signature-input"), headers.get("signature")
     if not inputs or not signatures:
         raise AdapterError(Code.SIGNATURE_MISSING, "Signature-Input and Signature are required")
+    return SignatureInput(read_declaration(inputs), _signature_bytes(signatures))
+
+
+def read_declaration(inputs: str) -> Declaration:
+    """The `sig1` member of a `Signature-Input` value."""
     member = _dictionary("Signature-Input", inputs).get(LABEL)
-    signature = _dictionary("Signature", signatures).get(LABEL)
-    if member is None or signature is None:
-        raise _invalid(f"no signature labelled {LABEL}")
+    if member is None:
+        raise _invalid(f"no signature labelled {LABEL} in Signature-Input")
     items, parameters = member
-    if not isinstance(items, list) or not isinstance(signature[0], bytes):
-        raise _invalid(f"{LABEL} is not an inner list with a byte-sequence signature")
+    if not isinstance(items, list):
+        raise _invalid(f"{LABEL} is not an inner list of covered components")
     if any(not isinstance(name, str) or item_parameters for name, item_parameters in items):
         raise _invalid("covered components must be plain strings without parameters")
-    return SignatureInput(
+    return Declaration(
         components=tuple(name for name, _ in items),
         parameters=parameters,
         serialized=ser_innerlist(member),
-        signature=signature[0],
     )
+
+
+def _signature_bytes(signatures: str) -> bytes:
+    signature = _dictionary("Signature", signatures).get(LABEL)
+    if signature is None:
+        raise _invalid(f"no signature labelled {LABEL} in Signature")
+    if not isinstance(signature[0], bytes):
+        raise _invalid(f"the {LABEL} signature is not a byte sequence (:base64:)")
+    return signature[0]
 
 
 def _dictionary(field: str, value: str) -> dict[str, Any]:
@@ -207,10 +234,10 @@ def _refuse_repeat(key: str, context: str) -> None:
     raise ValueError(f"repeated {context} key {key}")
 
 
-def check_coverage(signed: SignatureInput, covered: Sequence[str]) -> None:
-    if sorted(signed.components) != sorted(covered):
+def check_coverage(declared: Declaration, covered: Sequence[str]) -> None:
+    if sorted(declared.components) != sorted(covered):
         raise _invalid(f"the signature must cover exactly ({' '.join(covered)})")
-    names = set(signed.parameters)
+    names = set(declared.parameters)
     if not _REQUIRED_PARAMETERS <= names <= _ALLOWED_PARAMETERS:
         raise _invalid("signature parameters must be created, keyid, alg (expires, nonce, tag)")
 
@@ -259,12 +286,12 @@ def check_digest(value: str | None, body: bytes) -> None:
 
 
 def covered_base(
-    signed: SignatureInput, derived: Mapping[str, str], headers: Mapping[str, str]
+    declared: Declaration, derived: Mapping[str, str], headers: Mapping[str, str]
 ) -> bytes:
-    """The signature base of the components `signed` declares, from the received values."""
-    values = [(name, _value(name, derived, headers)) for name in signed.components]
+    """The signature base of the components `declared`, from the received values."""
+    values = [(name, _value(name, derived, headers)) for name in declared.components]
     try:
-        return signature_base(values, signed.serialized)
+        return signature_base(values, declared.serialized)
     except ValueError:
         raise _invalid("a covered field is not ASCII") from None
 

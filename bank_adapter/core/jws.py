@@ -174,6 +174,14 @@ def check_signature(
 
 
 def _decode_header(segment: str) -> dict[str, Any]:
+    header = decode_protected(segment)
+    if "crit" in header or header.get("b64", True) is not True:
+        raise _invalid("JWS extensions (crit, b64) are not accepted")
+    return header
+
+
+def decode_protected(segment: str) -> dict[str, Any]:
+    """The protected header segment as a JSON object (strict base64url, no repeats)."""
     try:
         # RFC 7515 says UTF-8; json.loads would also guess UTF-16 and UTF-32 from bytes.
         text = _b64decode(segment).decode("utf-8")
@@ -182,8 +190,6 @@ def _decode_header(segment: str) -> dict[str, Any]:
         raise _invalid("the protected header is not a JSON object without repeats") from None
     if not isinstance(header, dict):
         raise _invalid("the protected header is not a JSON object")
-    if "crit" in header or header.get("b64", True) is not True:
-        raise _invalid("JWS extensions (crit, b64) are not accepted")
     return header
 
 

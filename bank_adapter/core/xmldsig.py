@@ -53,6 +53,7 @@ import xmlsec
 from lxml import etree
 
 from bank_adapter.core.keys import PublicKey, SigningKey, private_pem, public_pem
+from bank_adapter.core.messages import XML_NAMESPACE
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
 from bank_adapter.core.wire import Headers, WireRequest
 from bank_adapter.core.xmlparse import parse_xml
@@ -287,17 +288,29 @@ def key_name(signature: etree._Element) -> str | None:
     return (names[0].text or "").strip() if names else None
 
 
+def check_operation(root: etree._Element, root_name: str, path: str) -> None:
+    """The root element names the operation of `path`: with XML-DSig it is what binds a
+    signature to one operation, as htm/htu do for JWS and @path for HTTP signatures."""
+    if root.tag != f"{{{XML_NAMESPACE}}}{root_name}":
+        raise _invalid(f"the message was signed for another operation than {path}")
+
+
 def check_key_fits(method: Method, key: PublicKey) -> None:
     if key.kind != method.key_kind:
         raise _invalid(f"key {key.kid!r} is not a {method.key_kind} key for {method.name}")
 
 
 def reference_digest(signature: etree._Element) -> bytes:
-    """SHA-256 of the document after the Reference's transforms: without `signature`
-    (enveloped-signature), exclusive c14n without comments.
+    """SHA-256 of the document after the Reference's transforms: enveloped-signature,
+    then exclusive c14n without comments."""
+    return hashlib.sha256(_exclusive_c14n(enveloped(signature))).digest()
 
-    Works on a copy: the caller's tree keeps its signature. Text after the signature
-    stays, as the transform removes the element only.
+
+def enveloped(signature: etree._Element) -> etree._ElementTree:
+    """A copy of the document without `signature` (the enveloped-signature transform).
+
+    The caller's tree keeps its signature. Text after the signature stays, as the
+    transform removes the element only.
     """
     original = signature.getroottree()
     document = copy.deepcopy(original)
@@ -307,7 +320,7 @@ def reference_digest(signature: etree._Element) -> bytes:
         if node is signature
     )
     _remove_keeping_tail(twin)
-    return hashlib.sha256(_exclusive_c14n(document)).digest()
+    return document
 
 
 def canonical_signed_info(signature: etree._Element) -> bytes:
