@@ -53,7 +53,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from http_sf.innerlist import ser_innerlist
 from http_sf.types import ItemType, ParamsType
 
-from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa
+from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa, allowed, check_fits
 from bank_adapter.core.keys import PublicKey, SigningKey
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
 from bank_adapter.core.wire import Headers, WireRequest
@@ -244,13 +244,7 @@ def check_coverage(declared: Declaration, covered: Sequence[str]) -> None:
 
 def allowed_algorithm(parameters: Mapping[str, Any], policy: VerifyPolicy) -> Algorithm:
     """The implementation of `alg`, if the partner may use it."""
-    alg = parameters.get("alg")
-    if not isinstance(alg, str) or alg not in _ALGORITHMS:
-        raise AdapterError(
-            Code.ALGORITHM_NOT_ALLOWED, f"alg must be one of {', '.join(_ALGORITHMS)}"
-        )
-    policy.check_algorithm(alg)
-    return _ALGORITHMS[alg]
+    return allowed(parameters.get("alg"), _ALGORITHMS, policy)
 
 
 def registered_key(parameters: Mapping[str, Any], policy: VerifyPolicy) -> PublicKey:
@@ -260,9 +254,7 @@ def registered_key(parameters: Mapping[str, Any], policy: VerifyPolicy) -> Publi
 
 
 def check_key_fits(parameters: Mapping[str, Any], algorithm: Algorithm, key: PublicKey) -> None:
-    if key.kind != algorithm.key_kind:
-        alg = parameters.get("alg")
-        raise _invalid(f"key {key.kid} is an {key.kind} key, {alg} needs {algorithm.key_kind}")
+    check_fits(parameters.get("alg"), algorithm, key)
 
 
 def check_times(parameters: Mapping[str, Any], now: datetime) -> None:

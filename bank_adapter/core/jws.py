@@ -44,7 +44,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa
+from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa, allowed, check_fits
 from bank_adapter.core.keys import PublicKey, SigningKey
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
 from bank_adapter.core.wire import Headers, WireRequest
@@ -135,14 +135,8 @@ def parse_detached(value: str | None) -> DetachedJws:
 
 
 def allowed_algorithm(header: Mapping[str, Any], policy: VerifyPolicy) -> Algorithm:
-    """The implementation of the header's `alg`, if the partner may use it."""
-    alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in _ALGORITHMS:
-        raise AdapterError(
-            Code.ALGORITHM_NOT_ALLOWED, f"alg must be one of {', '.join(_ALGORITHMS)}"
-        )
-    policy.check_algorithm(alg)
-    return _ALGORITHMS[alg]
+    """The implementation of `alg`, if the partner may use it."""
+    return allowed(header.get("alg"), _ALGORITHMS, policy)
 
 
 def registered_key(header: Mapping[str, Any], policy: VerifyPolicy) -> PublicKey:
@@ -152,9 +146,7 @@ def registered_key(header: Mapping[str, Any], policy: VerifyPolicy) -> PublicKey
 
 
 def check_key_fits(header: Mapping[str, Any], algorithm: Algorithm, key: PublicKey) -> None:
-    if key.kind != algorithm.key_kind:
-        alg = header.get("alg")
-        raise _invalid(f"key {key.kid} is an {key.kind} key, {alg} needs {algorithm.key_kind}")
+    check_fits(header.get("alg"), algorithm, key)
 
 
 def check_binding(header: Mapping[str, Any], method: str, path: str) -> None:

@@ -15,6 +15,7 @@ from bank_adapter.core.diagnose import diagnose, lower_headers
 from bank_adapter.core.messages import OPERATIONS
 from bank_adapter.core.wire import WireRequest
 from bank_adapter.errors import AdapterError, Code
+from bank_adapter.web.internal import read_body
 from bank_adapter.web.runtime import RUNTIME
 
 PATH = "/sandbox/v1/diagnose"
@@ -24,7 +25,7 @@ PATH_HEADER = "X-Diagnose-Path"
 async def handle(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     path = _operation_path(request.headers.getall(PATH_HEADER, []))
-    body = await _body(request, rt.settings.max_body_bytes)
+    body = await read_body(request)
     headers, repeated = lower_headers(request.headers.items())
     wire = WireRequest(request.method, path, headers, body)
     # Off the loop: diagnosis tries several signatures and canonicalisations.
@@ -47,16 +48,6 @@ def _operation_path(values: list[str]) -> str:
             + ", ".join(OPERATIONS),
         )
     return values[0]
-
-
-async def _body(request: web.Request, limit: int) -> bytes:
-    too_large = AdapterError(Code.PAYLOAD_TOO_LARGE, f"request bodies are limited to {limit} bytes")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    body = await request.read()
-    if len(body) > limit:  # a chunked body announces no Content-Length
-        raise too_large
-    return body
 
 
 def add_routes(app: web.Application) -> None:

@@ -73,6 +73,16 @@ def check_token(request: web.Request) -> None:
 async def read_json(request: web.Request) -> bytes:
     if request.content_type != "application/json":
         raise AdapterError(Code.FORMAT_NOT_ALLOWED, "the internal API takes application/json")
+    body = await read_body(request)
+    try:
+        json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise AdapterError(Code.MALFORMED_MESSAGE, "body is not JSON") from None
+    return body
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The whole body, or PAYLOAD_TOO_LARGE past the configured limit."""
     limit = request.app[RUNTIME].settings.max_body_bytes
     too_large = AdapterError(Code.PAYLOAD_TOO_LARGE, f"request bodies are limited to {limit} bytes")
     if request.content_length is not None and request.content_length > limit:
@@ -80,10 +90,6 @@ async def read_json(request: web.Request) -> bytes:
     body = await request.read()
     if len(body) > limit:  # a chunked body announces no Content-Length
         raise too_large
-    try:
-        json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise AdapterError(Code.MALFORMED_MESSAGE, "body is not JSON") from None
     return body
 
 
