@@ -301,9 +301,14 @@ def check_key_fits(method: Method, key: PublicKey) -> None:
 
 
 def reference_digest(signature: etree._Element) -> bytes:
-    """SHA-256 of the document after the Reference's transforms: enveloped-signature,
-    then exclusive c14n without comments."""
-    return hashlib.sha256(_exclusive_c14n(enveloped(signature))).digest()
+    """SHA-256 of the referenced content: what DigestValue must hold."""
+    return hashlib.sha256(referenced_content(signature)).digest()
+
+
+def referenced_content(signature: etree._Element) -> bytes:
+    """The document after the Reference's transforms: enveloped-signature, then
+    exclusive c14n without comments."""
+    return _exclusive_c14n(enveloped(signature))
 
 
 def enveloped(signature: etree._Element) -> etree._ElementTree:
