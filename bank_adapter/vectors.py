@@ -351,7 +351,8 @@ openssl pkeyutl -verify -pubin -inkey ../../partners/keys/ribl-test-2026-01.pem 
 
 # the Content-Digest of its body
 jq -j '.vectors[0].body' http-sig.json > body.json
-test "$(content_digest body.json)" = "$(jq -r '.vectors[0].intermediate.contentDigest' http-sig.json)"
+test "$(content_digest body.json)" = \\
+    "$(jq -r '.vectors[0].intermediate.contentDigest' http-sig.json)"
 
 # xmldsig-request: the whole signature, with the registered key named by KeyName only
 xmlsec1 --verify --enabled-key-data key-name \\
