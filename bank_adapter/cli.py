@@ -18,6 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bank_adapter import diagnose_cli
 from bank_adapter import logging as adapter_logging
 from bank_adapter.clock import system_clock
 from bank_adapter.core.keys import KeyFormatError, generate, private_pem, public_pem
@@ -156,6 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     reconcile_cli.add_commands(commands)  # reconcile, statement
+    diagnose_cli.add_commands(commands)
     return parser
 
 

@@ -7,6 +7,7 @@ are raw r||s of 32 bytes each (RFC 7518 section 3.4, RFC 9421 section 3.3.4), no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
@@ -17,7 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from bank_adapter.core.keys import PrivateKeyObject, PublicKeyObject
+from bank_adapter.core.keys import PrivateKeyObject, PublicKey, PublicKeyObject
+from bank_adapter.core.signing import VerifyPolicy
+from bank_adapter.errors import AdapterError, Code
 
 
 class Algorithm(Protocol):
@@ -89,3 +92,24 @@ class Ed25519:
         except InvalidSignature:
             return False
         return True
+
+
+def allowed(alg: object, table: Mapping[str, Algorithm], policy: VerifyPolicy) -> Algorithm:
+    """The implementation of `alg` in a profile's `table`, if the partner may use it.
+
+    An `alg` the table lacks (`none`, HMAC, anything unknown) is refused whatever a
+    policy says: nothing can fall through to a keyless or shared-secret check.
+    """
+    if not isinstance(alg, str) or alg not in table:
+        raise AdapterError(Code.ALGORITHM_NOT_ALLOWED, f"alg must be one of {', '.join(table)}")
+    policy.check_algorithm(alg)
+    return table[alg]
+
+
+def check_fits(alg: object, algorithm: Algorithm, key: PublicKey) -> None:
+    """`key` is of the kind `algorithm` signs with, else SIGNATURE_INVALID."""
+    if key.kind != algorithm.key_kind:
+        raise AdapterError(
+            Code.SIGNATURE_INVALID,
+            f"key {key.kid} is an {key.kind} key, {alg} needs {algorithm.key_kind}",
+        )

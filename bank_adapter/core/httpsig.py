@@ -56,7 +56,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from http_sf.innerlist import ser_innerlist
 from http_sf.types import ItemType, ParamsType
 
-from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa
+from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa, allowed, check_fits
 from bank_adapter.core.keys import PublicKey, SigningKey
 from bank_adapter.core.limits import ShapeError, check_field, check_members
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
@@ -105,11 +105,28 @@ def signature_base(components: Sequence[tuple[str, str]], signature_params: str)
 
 
 @dataclass(frozen=True, slots=True)
-class _SignatureInput:
+class Declaration:
+    """The `sig1` member of `Signature-Input`: what the signature says it covers."""
+
     components: tuple[str, ...]
     parameters: Mapping[str, Any]
     serialized: str  # the `@signature-params` value
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureInput:
+    """A `sig1` declaration with its signature bytes from `Signature`."""
+
+    declaration: Declaration
     signature: bytes
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return self.declaration.components
+
+    @property
+    def parameters(self) -> Mapping[str, Any]:
+        return self.declaration.parameters
 
 
 class HttpSigProfile:
@@ -120,8 +137,9 @@ class HttpSigProfile:
     )
 
     def verify_request(self, request: WireRequest, policy: VerifyPolicy) -> Verified:
-        derived = {"@method": request.method, "@path": request.path}
-        return _verify(REQUEST_COMPONENTS, derived, request.headers, request.body, policy)
+        return _verify(
+            REQUEST_COMPONENTS, request_components(request), request.headers, request.body, policy
+        )
 
     def verify_response(
         self, status: int, headers: Mapping[str, str], body: bytes, policy: VerifyPolicy
@@ -151,6 +169,11 @@ class HttpSigProfile:
         return _sign(REQUEST_COMPONENTS, values, body, key, alg, now)
 
 
+def request_components(request: WireRequest) -> dict[str, str]:
+    """The derived components a request signature may cover."""
+    return {"@method": request.method, "@path": request.path}
+
+
 def _verify(
     covered: Sequence[str],
     derived: Mapping[str, str],
@@ -158,40 +181,49 @@ def _verify(
     body: bytes,
     policy: VerifyPolicy,
 ) -> Verified:
-    signed = _read_signature(headers)
-    _check_coverage(signed, covered)
-    algorithm, key = _resolve(signed.parameters, policy)
-    _check_times(signed.parameters, policy.now)
-    _check_digest(headers.get("content-digest"), body)
-    values = [(name, _value(name, derived, headers)) for name in signed.components]
-    try:
-        base = signature_base(values, signed.serialized)
-    except ValueError:
-        raise _invalid("a covered field is not ASCII") from None
-    if not algorithm.verify(key.key, signed.signature, base):
-        raise _invalid("the signature does not verify")
+    signed = read_signature(headers)
+    check_coverage(signed.declaration, covered)
+    algorithm = allowed_algorithm(signed.parameters, policy)
+    key = registered_key(signed.parameters, policy)
+    check_key_fits(signed.parameters, algorithm, key)
+    check_times(signed.parameters, policy.now)
+    check_digest(headers.get("content-digest"), body)
+    check_signature(signed, algorithm, key, covered_base(signed.declaration, derived, headers))
     return Verified(body=body, kid=key.kid)
 
 
-def _read_signature(headers: Mapping[str, str]) -> _SignatureInput:
+def read_signature(headers: Mapping[str, str]) -> SignatureInput:
+    """The `sig1` signature, or SIGNATURE_MISSING / SIGNATURE_INVALID."""
     inputs, signatures = headers.get("signature-input"), headers.get("signature")
     if not inputs or not signatures:
         raise AdapterError(Code.SIGNATURE_MISSING, "Signature-Input and Signature are required")
+    return SignatureInput(read_declaration(inputs), _signature_bytes(signatures))
+
+
+def read_declaration(inputs: str) -> Declaration:
+    """The `sig1` member of a `Signature-Input` value."""
     member = _dictionary("Signature-Input", inputs).get(LABEL)
-    signature = _dictionary("Signature", signatures).get(LABEL)
-    if member is None or signature is None:
-        raise _invalid(f"no signature labelled {LABEL}")
+    if member is None:
+        raise _invalid(f"no signature labelled {LABEL} in Signature-Input")
     items, parameters = member
-    if not isinstance(items, list) or not isinstance(signature[0], bytes):
-        raise _invalid(f"{LABEL} is not an inner list with a byte-sequence signature")
+    if not isinstance(items, list):
+        raise _invalid(f"{LABEL} is not an inner list of covered components")
     if any(not isinstance(name, str) or item_parameters for name, item_parameters in items):
         raise _invalid("covered components must be plain strings without parameters")
-    return _SignatureInput(
+    return Declaration(
         components=tuple(name for name, _ in items),
         parameters=parameters,
         serialized=ser_innerlist(member),
-        signature=signature[0],
     )
+
+
+def _signature_bytes(signatures: str) -> bytes:
+    signature = _dictionary("Signature", signatures).get(LABEL)
+    if signature is None:
+        raise _invalid(f"no signature labelled {LABEL} in Signature")
+    if not isinstance(signature[0], bytes):
+        raise _invalid(f"the {LABEL} signature is not a byte sequence (:base64:)")
+    return signature[0]
 
 
 def _dictionary(field: str, value: str) -> dict[str, Any]:
@@ -215,31 +247,31 @@ def _refuse_repeat(key: str, context: str) -> None:
     raise ValueError(f"repeated {context} key {key}")
 
 
-def _check_coverage(signed: _SignatureInput, covered: Sequence[str]) -> None:
-    if sorted(signed.components) != sorted(covered):
+def check_coverage(declared: Declaration, covered: Sequence[str]) -> None:
+    if sorted(declared.components) != sorted(covered):
         raise _invalid(f"the signature must cover exactly ({' '.join(covered)})")
-    names = set(signed.parameters)
+    names = set(declared.parameters)
     if not _REQUIRED_PARAMETERS <= names <= _ALLOWED_PARAMETERS:
         raise _invalid("signature parameters must be created, keyid, alg (expires, nonce, tag)")
 
 
-def _resolve(parameters: Mapping[str, Any], policy: VerifyPolicy) -> tuple[Algorithm, PublicKey]:
-    alg = parameters["alg"]
-    if not isinstance(alg, str) or alg not in _ALGORITHMS:
-        raise AdapterError(
-            Code.ALGORITHM_NOT_ALLOWED, f"alg must be one of {', '.join(_ALGORITHMS)}"
-        )
-    policy.check_algorithm(alg)
-    algorithm = _ALGORITHMS[alg]
-    keyid = parameters["keyid"]
-    key = policy.key_for(keyid if isinstance(keyid, str) else None)
-    if key.kind != algorithm.key_kind:
-        raise _invalid(f"key {key.kid} is an {key.kind} key, {alg} needs {algorithm.key_kind}")
-    return algorithm, key
+def allowed_algorithm(parameters: Mapping[str, Any], policy: VerifyPolicy) -> Algorithm:
+    """The implementation of `alg`, if the partner may use it."""
+    return allowed(parameters.get("alg"), _ALGORITHMS, policy)
 
 
-def _check_times(parameters: Mapping[str, Any], now: datetime) -> None:
-    created, expires = parameters["created"], parameters.get("expires")
+def registered_key(parameters: Mapping[str, Any], policy: VerifyPolicy) -> PublicKey:
+    """The partner's key `keyid` names, or UNKNOWN_KEY."""
+    keyid = parameters.get("keyid")
+    return policy.key_for(keyid if isinstance(keyid, str) else None)
+
+
+def check_key_fits(parameters: Mapping[str, Any], algorithm: Algorithm, key: PublicKey) -> None:
+    check_fits(parameters.get("alg"), algorithm, key)
+
+
+def check_times(parameters: Mapping[str, Any], now: datetime) -> None:
+    created, expires = parameters.get("created"), parameters.get("expires")
     # `type() is int`: a Structured Field boolean parses to a Python bool, an int subclass.
     if type(created) is not int or created > (now + CREATED_TOLERANCE).timestamp():
         raise _invalid("created must be an integer time, not in the future")
@@ -247,7 +279,8 @@ def _check_times(parameters: Mapping[str, Any], now: datetime) -> None:
         raise _invalid("expires must be an integer time, not in the past")
 
 
-def _check_digest(value: str | None, body: bytes) -> None:
+def check_digest(value: str | None, body: bytes) -> None:
+    """`Content-Digest`'s `sha-256` member is the body's SHA-256 (RFC 9530)."""
     if value is None:
         raise _invalid("Content-Digest is missing")
     member = _dictionary("Content-Digest", value).get("sha-256")
@@ -255,6 +288,24 @@ def _check_digest(value: str | None, body: bytes) -> None:
         raise _invalid("Content-Digest has no sha-256 member")
     if not hmac.compare_digest(member[0], hashlib.sha256(body).digest()):
         raise _invalid("Content-Digest does not match the body")
+
+
+def covered_base(
+    declared: Declaration, derived: Mapping[str, str], headers: Mapping[str, str]
+) -> bytes:
+    """The signature base of the components `declared`, from the received values."""
+    values = [(name, _value(name, derived, headers)) for name in declared.components]
+    try:
+        return signature_base(values, declared.serialized)
+    except ValueError:
+        raise _invalid("a covered field is not ASCII") from None
+
+
+def check_signature(
+    signed: SignatureInput, algorithm: Algorithm, key: PublicKey, base: bytes
+) -> None:
+    if not algorithm.verify(key.key, signed.signature, base):
+        raise _invalid("the signature does not verify")
 
 
 def _value(name: str, derived: Mapping[str, str], headers: Mapping[str, str]) -> str:
@@ -274,7 +325,7 @@ def _sign(
 ) -> Signed:
     if alg not in _ALGORITHMS:
         raise ValueError(f"cannot sign with {alg!r}: one of {', '.join(_ALGORITHMS)}")
-    digest = _content_digest(body)
+    digest = content_digest(body)
     values = {**values, "content-digest": digest}
     missing = [name for name in covered if name not in values]
     if missing:
@@ -294,7 +345,8 @@ def _sign(
     )
 
 
-def _content_digest(body: bytes) -> str:
+def content_digest(body: bytes) -> str:
+    """RFC 9530 `Content-Digest` of `body`: `sha-256=:<base64>:`."""
     return f"sha-256=:{base64.b64encode(hashlib.sha256(body).digest()).decode('ascii')}:"
 
 

@@ -46,7 +46,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa
+from bank_adapter.core.algorithms import Algorithm, EcdsaP256, Ed25519, Rsa, allowed, check_fits
 from bank_adapter.core.keys import PublicKey, SigningKey
 from bank_adapter.core.limits import JWS_HEADER, ShapeError, check_field, check_json
 from bank_adapter.core.signing import Signed, Verified, VerifyPolicy
@@ -75,7 +75,7 @@ def adapter_algorithm(key: SigningKey) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _DetachedJws:
+class DetachedJws:
     protected: bytes  # the segment as received: the signing input is built from it
     header: dict[str, Any]
     signature: bytes
@@ -89,22 +89,19 @@ class JwsProfile:
     )
 
     def verify_request(self, request: WireRequest, policy: VerifyPolicy) -> Verified:
-        jws = _parse(request.header(SIGNATURE_HEADER))
+        jws = parse_detached(request.header(SIGNATURE_HEADER))
         algorithm, key = _resolve(jws.header, policy)
-        if jws.header.get("htm") != request.method:
-            raise _invalid("htm does not match the request method")
-        if jws.header.get("htu") != request.path:
-            raise _invalid("htu does not match the request path")
-        return _check_signature(jws, algorithm, key, request.body)
+        check_binding(jws.header, request.method, request.path)
+        return check_signature(jws, algorithm, key, request.body)
 
     def verify_response(
         self, status: int, headers: Mapping[str, str], body: bytes, policy: VerifyPolicy
     ) -> Verified:
         wanted = SIGNATURE_HEADER.lower()
         value = next((v for name, v in headers.items() if name.lower() == wanted), None)
-        jws = _parse(value)
+        jws = parse_detached(value)
         algorithm, key = _resolve(jws.header, policy)
-        return _check_signature(jws, algorithm, key, body)
+        return check_signature(jws, algorithm, key, body)
 
     def sign_response(
         self, status: int, content_type: str, body: bytes, key: SigningKey, now: datetime
@@ -127,7 +124,13 @@ class JwsProfile:
         return _sign(alg, _encode_header(header), body, key)
 
 
-def _parse(value: str | None) -> _DetachedJws:
+def signing_input(protected: bytes, body: bytes) -> bytes:
+    """What the signature covers: BASE64URL(protected) "." BASE64URL(body)."""
+    return protected + b"." + _b64encode(body)
+
+
+def parse_detached(value: str | None) -> DetachedJws:
+    """The header value as a detached JWS, or SIGNATURE_MISSING / SIGNATURE_INVALID."""
     if not value:
         raise AdapterError(Code.SIGNATURE_MISSING, f"{SIGNATURE_HEADER} header is missing")
     try:
@@ -139,10 +142,49 @@ def _parse(value: str | None) -> _DetachedJws:
         raise _invalid(f"{SIGNATURE_HEADER} is not a detached compact JWS (protected..signature)")
     protected, _, signature = segments
     header = _decode_header(protected)  # checks the alphabet, so the segment is ASCII
-    return _DetachedJws(protected.encode("ascii"), header, _b64decode(signature))
+    return DetachedJws(protected.encode("ascii"), header, _b64decode(signature))
+
+
+def allowed_algorithm(header: Mapping[str, Any], policy: VerifyPolicy) -> Algorithm:
+    """The implementation of `alg`, if the partner may use it."""
+    return allowed(header.get("alg"), _ALGORITHMS, policy)
+
+
+def registered_key(header: Mapping[str, Any], policy: VerifyPolicy) -> PublicKey:
+    """The partner's key the header's `kid` names, or UNKNOWN_KEY."""
+    kid = header.get("kid")
+    return policy.key_for(kid if isinstance(kid, str) else None)
+
+
+def check_key_fits(header: Mapping[str, Any], algorithm: Algorithm, key: PublicKey) -> None:
+    check_fits(header.get("alg"), algorithm, key)
+
+
+def check_binding(header: Mapping[str, Any], method: str, path: str) -> None:
+    """`htm`/`htu` name this request: a signature made for one operation fits no other."""
+    if header.get("htm") != method:
+        raise _invalid("htm does not match the request method")
+    if header.get("htu") != path:
+        raise _invalid("htu does not match the request path")
+
+
+def check_signature(
+    jws: DetachedJws, algorithm: Algorithm, key: PublicKey, body: bytes
+) -> Verified:
+    if not algorithm.verify(key.key, jws.signature, signing_input(jws.protected, body)):
+        raise _invalid("the signature does not verify")
+    return Verified(body=body, kid=key.kid)
 
 
 def _decode_header(segment: str) -> dict[str, Any]:
+    header = decode_protected(segment)
+    if "crit" in header or header.get("b64", True) is not True:
+        raise _invalid("JWS extensions (crit, b64) are not accepted")
+    return header
+
+
+def decode_protected(segment: str) -> dict[str, Any]:
+    """The protected header segment as a JSON object (strict base64url, no repeats)."""
     try:
         # RFC 7515 says UTF-8; json.loads would also guess UTF-16 and UTF-32 from bytes.
         text = _b64decode(segment).decode("utf-8")
@@ -183,31 +225,14 @@ def _b64encode(data: bytes) -> bytes:
 
 
 def _resolve(header: Mapping[str, Any], policy: VerifyPolicy) -> tuple[Algorithm, PublicKey]:
-    alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in _ALGORITHMS:
-        raise AdapterError(
-            Code.ALGORITHM_NOT_ALLOWED, f"alg must be one of {', '.join(_ALGORITHMS)}"
-        )
-    policy.check_algorithm(alg)
-    algorithm = _ALGORITHMS[alg]
-    kid = header.get("kid")
-    key = policy.key_for(kid if isinstance(kid, str) else None)
-    if key.kind != algorithm.key_kind:
-        raise _invalid(f"key {key.kid} is an {key.kind} key, {alg} needs {algorithm.key_kind}")
+    algorithm = allowed_algorithm(header, policy)
+    key = registered_key(header, policy)
+    check_key_fits(header, algorithm, key)
     return algorithm, key
 
 
-def _check_signature(
-    jws: _DetachedJws, algorithm: Algorithm, key: PublicKey, body: bytes
-) -> Verified:
-    if not algorithm.verify(key.key, jws.signature, jws.protected + b"." + _b64encode(body)):
-        raise _invalid("the signature does not verify")
-    return Verified(body=body, kid=key.kid)
-
-
 def _sign(alg: str, protected: bytes, body: bytes, key: SigningKey) -> Signed:
-    signing_input = protected + b"." + _b64encode(body)
-    signature = _algorithm_for_signing(alg).sign(key.private_key, signing_input)
+    signature = _algorithm_for_signing(alg).sign(key.private_key, signing_input(protected, body))
     value = (protected + b".." + _b64encode(signature)).decode("ascii")
     return Signed(body=body, headers=((SIGNATURE_HEADER, value),))
 

@@ -22,10 +22,13 @@ the cryptography; libxmlsec alone would accept most of the attacks the tests rep
 5. Policy: the SignatureMethod's partner name passes `policy.check_algorithm`;
    `KeyInfo/KeyName` names a key `policy.key_for` returns (missing: UNKNOWN_KEY), of the
    kind that method needs.
-6. Cryptography: a fresh `SignatureContext` without a keys manager, holding only that
-   registered key, with only the allowed transforms enabled. With the key set and no
-   manager, libxmlsec never reads KeyInfo for a key, so X509Data, KeyValue or
-   RetrievalMethod in the message are inert.
+6. Cryptography: the reference digest and the canonical SignedInfo are computed here
+   (`reference_digest`, `canonical_signed_info`: libxml2's exclusive c14n through lxml,
+   the same c14n libxmlsec runs), so diagnostics show the very bytes verification
+   used. The DigestValue must equal the digest; libxmlsec then checks the
+   SignatureValue over the canonical SignedInfo with the registered key only
+   (`verify_binary`: no KeyInfo is ever read, so X509Data, KeyValue or
+   RetrievalMethod in the message are inert).
 
 Because the single reference is the whole document and the signature is the root's last
 child, what was signed is the document minus the signature: the result carries the exact
@@ -38,6 +41,11 @@ key and serialises once; the bytes returned are the bytes to send.
 
 from __future__ import annotations
 
+import base64
+import copy
+import hashlib
+import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +75,7 @@ SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _C = xmlsec.constants
+_XML_WHITESPACE = re.compile(r"[ \t\r\n]+")
 
 
 def _ds(local: str) -> str:
@@ -74,7 +83,7 @@ def _ds(local: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Method:
+class Method:
     """A SignatureMethod the contract allows: its URI, partner name, engine and key kind."""
 
     uri: str
@@ -84,13 +93,13 @@ class _Method:
 
 
 _METHODS = (
-    _Method(
+    Method(
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
         "RSA-SHA256",
         _C.TransformRsaSha256,
         "RSA",
     ),
-    _Method(
+    Method(
         "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
         "ECDSA-SHA256",
         _C.TransformEcdsaSha256,
@@ -102,7 +111,12 @@ _BY_NAME = {method.name: method for method in _METHODS}
 _BY_KEY_KIND = {method.key_kind: method for method in _METHODS}
 
 
-def _method_for_key(key: SigningKey) -> _Method:
+def adapter_algorithm(key: SigningKey) -> str:
+    """The xmldsig algorithm name the adapter signs with when holding `key`."""
+    return _method_for_key(key).name
+
+
+def _method_for_key(key: SigningKey) -> Method:
     method = _BY_KEY_KIND.get(key.kind)
     if method is None:
         raise ValueError(f"a {key.kind} key cannot sign xmldsig (RSA or EC P-256 only)")
@@ -174,27 +188,26 @@ class XmlDsigProfile:
         return self._sign(body, key, signature_method)
 
     def _verify(self, root: etree._Element, body: bytes, policy: VerifyPolicy) -> Verified:
-        signature = _the_signature(root)
-        _refuse_unsigned_nodes(root)
-        method = _checked_shape(signature)
+        signature = find_signature(root)
+        refuse_unsigned_nodes(root)
+        method = signature_method(checked_shape(signature))
         policy.check_algorithm(method.name)
-        key = policy.key_for(_key_name(signature))
-        self._check_signature(signature, method, key)
+        key = policy.key_for(key_name(signature))
+        check_key_fits(method, key)
+        check_digest(signature)
+        self.check_signature_value(signature, method, key)
         return Verified(body=body, kid=key.kid, xml_root=root)
 
-    def _check_signature(self, signature: etree._Element, method: _Method, key: PublicKey) -> None:
-        if key.kind != method.key_kind:
-            raise _invalid(f"key {key.kid!r} is not a {method.key_kind} key for {method.name}")
+    def check_signature_value(
+        self, signature: etree._Element, method: Method, key: PublicKey
+    ) -> None:
+        """The SignatureValue verifies over the canonical SignedInfo with `key`."""
         ctx = xmlsec.SignatureContext()
-        # Defence in depth: even if the shape check missed something, libxmlsec refuses
-        # to run any transform outside the profile.
-        for transform in (_C.TransformEnveloped, _C.TransformExclC14N, _C.TransformSha256):
-            ctx.enable_reference_transform(transform)
-        for transform in (_C.TransformExclC14N, method.transform):
-            ctx.enable_signature_transform(transform)
         ctx.key = self._public_key(key)
         try:
-            ctx.verify(signature)
+            ctx.verify_binary(
+                canonical_signed_info(signature), method.transform, signature_value(signature)
+            )
         except xmlsec.Error:
             raise _invalid(f"the signature does not verify with key {key.kid!r}") from None
 
@@ -211,7 +224,7 @@ class XmlDsigProfile:
             cached = self._signing_keys[key] = _load_pem(private_pem(key.private_key))
         return cached
 
-    def _sign(self, body: bytes, key: SigningKey, method: _Method) -> Signed:
+    def _sign(self, body: bytes, key: SigningKey, method: Method) -> Signed:
         root = parse_xml(body)
         signature = _append_template(root, method, key.kid)
         ctx = xmlsec.SignatureContext()
@@ -225,7 +238,7 @@ def _load_pem(pem: bytes) -> xmlsec.Key:
     return xmlsec.Key.from_memory(pem, _C.KeyDataFormatPem)
 
 
-def _append_template(root: etree._Element, method: _Method, kid: str) -> etree._Element:
+def _append_template(root: etree._Element, method: Method, kid: str) -> etree._Element:
     signature = xmlsec.template.create(root, _C.TransformExclC14N, method.transform, ns="ds")
     root.append(signature)
     reference = xmlsec.template.add_reference(signature, _C.TransformSha256, uri="")
@@ -235,7 +248,8 @@ def _append_template(root: etree._Element, method: _Method, kid: str) -> etree._
     return signature
 
 
-def _the_signature(root: etree._Element) -> etree._Element:
+def find_signature(root: etree._Element) -> etree._Element:
+    """The document's one ds:Signature, the root's last child."""
     signatures = list(root.iter(_ds("Signature")))
     if not signatures:
         raise AdapterError(Code.SIGNATURE_MISSING, "the document carries no ds:Signature")
@@ -247,17 +261,17 @@ def _the_signature(root: etree._Element) -> etree._Element:
     return signature
 
 
-def _refuse_unsigned_nodes(root: etree._Element) -> None:
+def refuse_unsigned_nodes(root: etree._Element) -> None:
     node = next(root.iter(etree.Comment, etree.ProcessingInstruction), None)
     if node is not None:
         kind = "comments" if isinstance(node, etree._Comment) else "processing instructions"
         raise _invalid(f"{kind} are not accepted inside a signed document")
 
 
-def _checked_shape(signature: etree._Element) -> _Method:
-    """The SignatureMethod, once the signature is known to have the contract's one shape."""
+def checked_shape(signature: etree._Element) -> etree._Element:
+    """The SignatureMethod element, once the signature has the contract's one shape."""
     signed_info = _children(signature, "SignedInfo", "SignatureValue", "KeyInfo?")[0]
-    c14n, signature_method, reference = _children(
+    c14n, signature_method_element, reference = _children(
         signed_info, "CanonicalizationMethod", "SignatureMethod", "Reference"
     )
     _expect_algorithm(c14n, EXC_C14N)
@@ -268,7 +282,114 @@ def _checked_shape(signature: etree._Element) -> _Method:
     _expect_algorithm(first, ENVELOPED)
     _expect_algorithm(second, EXC_C14N)
     _expect_algorithm(digest, SHA256)
-    return _signature_method(signature_method)
+    return signature_method_element
+
+
+def signature_method(element: etree._Element) -> Method:
+    """The contract's method the SignatureMethod element names, or ALGORITHM_NOT_ALLOWED."""
+    uri = element.get("Algorithm") or ""
+    method = _BY_URI.get(uri)
+    if method is None:
+        raise AdapterError(Code.ALGORITHM_NOT_ALLOWED, f"signature method {uri!r} is not allowed")
+    if len(element):
+        raise _invalid("ds:SignatureMethod takes no parameters")
+    return method
+
+
+def key_name(signature: etree._Element) -> str | None:
+    names = signature.findall(f"{_ds('KeyInfo')}/{_ds('KeyName')}")
+    if len(names) > 1:
+        raise _invalid("KeyInfo must name one key")
+    return (names[0].text or "").strip() if names else None
+
+
+def check_operation(root: etree._Element, root_name: str, path: str) -> None:
+    """The root element names the operation of `path`: with XML-DSig it is what binds a
+    signature to one operation, as htm/htu do for JWS and @path for HTTP signatures."""
+    if root.tag != f"{{{XML_NAMESPACE}}}{root_name}":
+        raise _invalid(f"the message was signed for another operation than {path}")
+
+
+def check_key_fits(method: Method, key: PublicKey) -> None:
+    if key.kind != method.key_kind:
+        raise _invalid(f"key {key.kid!r} is not a {method.key_kind} key for {method.name}")
+
+
+def reference_digest(signature: etree._Element) -> bytes:
+    """SHA-256 of the referenced content: what DigestValue must hold."""
+    return hashlib.sha256(referenced_content(signature)).digest()
+
+
+def referenced_content(signature: etree._Element) -> bytes:
+    """The document after the Reference's transforms: enveloped-signature, then
+    exclusive c14n without comments."""
+    return _exclusive_c14n(enveloped(signature))
+
+
+def enveloped(signature: etree._Element) -> etree._ElementTree:
+    """A copy of the document without `signature` (the enveloped-signature transform).
+
+    The caller's tree keeps its signature. Text after the signature stays, as the
+    transform removes the element only.
+    """
+    original = signature.getroottree()
+    document = copy.deepcopy(original)
+    twin = next(
+        mirror
+        for node, mirror in zip(original.getroot().iter(), document.getroot().iter(), strict=True)
+        if node is signature
+    )
+    _remove_keeping_tail(twin)
+    return document
+
+
+def canonical_signed_info(signature: etree._Element) -> bytes:
+    """The exclusive c14n of SignedInfo: the bytes the SignatureValue covers."""
+    signed_info = signature.find(_ds("SignedInfo"))
+    if signed_info is None:
+        raise _invalid("ds:Signature has no ds:SignedInfo")
+    return _exclusive_c14n(signed_info)
+
+
+def check_digest(signature: etree._Element) -> None:
+    """The DigestValue sent is the reference digest of the document received."""
+    sent = _base64_text(signature, f"{_ds('SignedInfo')}/{_ds('Reference')}/{_ds('DigestValue')}")
+    if not hmac.compare_digest(sent, reference_digest(signature)):
+        raise _invalid("the DigestValue does not match the document")
+
+
+def signature_value(signature: etree._Element) -> bytes:
+    return _base64_text(signature, _ds("SignatureValue"))
+
+
+def _base64_text(signature: etree._Element, path: str) -> bytes:
+    element = signature.find(path)
+    text = _XML_WHITESPACE.sub("", element.text or "") if element is not None else ""
+    local = path.rsplit("}", 1)[-1]
+    try:
+        value = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise _invalid(f"ds:{local} is not base64") from None
+    if not value:
+        raise _invalid(f"ds:{local} is empty")
+    return value
+
+
+def _exclusive_c14n(node: etree._Element | etree._ElementTree) -> bytes:
+    return etree.tostring(node, method="c14n", exclusive=True, with_comments=False)
+
+
+def _remove_keeping_tail(element: etree._Element) -> None:
+    parent = element.getparent()
+    if parent is None:
+        raise _invalid("ds:Signature is the root element: it signs nothing")
+    tail = element.tail or ""
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + tail
+    else:
+        parent.text = (parent.text or "") + tail
+    parent.remove(element)
 
 
 def _children(parent: etree._Element, *names: str) -> list[etree._Element]:
@@ -288,20 +409,3 @@ def _expect_algorithm(element: etree._Element, uri: str) -> None:
     if element.get("Algorithm") != uri or len(element):
         local = etree.QName(element).localname
         raise _invalid(f"ds:{local} must be {uri} without parameters")
-
-
-def _signature_method(element: etree._Element) -> _Method:
-    uri = element.get("Algorithm") or ""
-    method = _BY_URI.get(uri)
-    if method is None:
-        raise AdapterError(Code.ALGORITHM_NOT_ALLOWED, f"signature method {uri!r} is not allowed")
-    if len(element):
-        raise _invalid("ds:SignatureMethod takes no parameters")
-    return method
-
-
-def _key_name(signature: etree._Element) -> str | None:
-    names = signature.findall(f"{_ds('KeyInfo')}/{_ds('KeyName')}")
-    if len(names) > 1:
-        raise _invalid("KeyInfo must name one key")
-    return (names[0].text or "").strip() if names else None

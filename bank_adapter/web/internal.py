@@ -47,6 +47,13 @@ def _same(given: str, expected: str) -> bool:
 async def read_json(request: web.Request) -> bytes:
     if request.content_type != "application/json":
         raise AdapterError(Code.FORMAT_NOT_ALLOWED, "the internal API takes application/json")
+    body = await read_body(request)
+    codec_json.parse_json(body)  # MALFORMED_MESSAGE unless JSON: strict, unique keys, bounded
+    return body
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The whole body, or PAYLOAD_TOO_LARGE past the configured limit."""
     limit = request.app[RUNTIME].settings.max_body_bytes
     too_large = AdapterError(Code.PAYLOAD_TOO_LARGE, f"request bodies are limited to {limit} bytes")
     if request.content_length is not None and request.content_length > limit:
@@ -54,7 +61,6 @@ async def read_json(request: web.Request) -> bytes:
     body = await request.read()
     if len(body) > limit:  # a chunked body announces no Content-Length
         raise too_large
-    codec_json.parse_json(body)  # MALFORMED_MESSAGE unless JSON: strict, unique keys, bounded
     return body
 
 

@@ -200,7 +200,8 @@ async def test_answers_given_before_kill_9_are_replayed_byte_for_byte(
     assert (app_sms, atm_sms) == (1, 0)
 
 
-LOAD = 50
+POOL = 150
+SENDERS = 10
 KILL_AFTER_ANSWERS = 5
 
 
@@ -210,30 +211,37 @@ async def test_kill_9_during_load_loses_no_answer_and_doubles_nothing(
     server = crash_server
     taken: set[str] = set()
     answered: dict[int, Reply] = {}
+    attempted: list[int] = []
     async with rjhi(server) as (client, http):
-        accounts = [await register(http, server, taken) for _ in range(LOAD)]
+        accounts = [await register(http, server, taken) for _ in range(POOL)]
         # Even: OTP activations (an SMS each); odd: ATM activations (an event each).
-        sent = [
+        pool = [
             signed_activation(client, id_number, mobile, "APP" if i % 2 == 0 else "ATM")
             for i, (id_number, mobile) in enumerate(accounts)
         ]
 
-        async def fire(i: int) -> None:
-            try:
-                reply = await client.post(ACTIVATIONS, sent[i].body, sent[i].headers)
-            except aiohttp.ClientError:
-                return  # the server died before answering
-            answered[i] = reply
-            if len(answered) == KILL_AFTER_ANSWERS:
-                server.kill_now()
+        async def sender() -> None:
+            # Each sender keeps one request in flight until the server is gone, so the
+            # kill always lands with requests in flight, however fast the server answers.
+            while len(attempted) < POOL:
+                i = len(attempted)
+                attempted.append(i)
+                try:
+                    reply = await client.post(ACTIVATIONS, pool[i].body, pool[i].headers)
+                except aiohttp.ClientError:
+                    return  # the server died before answering
+                answered[i] = reply
+                if len(answered) == KILL_AFTER_ANSWERS:
+                    server.kill_now()
 
-        await asyncio.gather(*(fire(i) for i in range(LOAD)))
+        await asyncio.gather(*(sender() for _ in range(SENDERS)))
     assert server.reap() == -signal.SIGKILL
     assert len(answered) >= KILL_AFTER_ANSWERS
-    assert len(answered) < LOAD, "every request was answered before the kill: nothing tested"
+    assert len(answered) < len(attempted), "every request was answered: nothing tested"
     assert all(reply.status == 200 for reply in answered.values()), [
         (reply.status, reply.body) for reply in answered.values()
     ]
+    sent = [pool[i] for i in attempted]
 
     server.start()
     async with rjhi(server) as (client, http):
