@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from bank_adapter.client import PartnerClient, Reply, UnverifiedReply, fetch_adapter_keys
+from bank_adapter.client import BankAdapterError, PartnerClient, Reply, fetch_adapter_keys
 from bank_adapter.core.keys import SigningKey, generate
 from bank_adapter.domain.ids import luhn_complete, mask_id
 from bank_adapter.sandbox import partner_config
@@ -68,7 +68,7 @@ class Demo:
     async def otp_activation(self, partner_id: str, channel: str) -> str:
         id_number, mobile = await self.new_account()
         client = self.client(partner_id)
-        started = await client.activate(
+        started = await client.replies.activate(
             id_number=id_number, mobile=mobile, channel=channel, bank_customer_ref="demo"
         )
         expect(
@@ -80,11 +80,11 @@ class Demo:
         expect(otp is not None, "no OTP in the sandbox SMS outbox")
         assert otp is not None
         wrong = "000000" if otp.group(1) != "000000" else "111111"
-        refused = await client.confirm(
+        refused = await client.replies.confirm(
             activation_id=_field(started, "activation_id"), otp=wrong, channel=channel
         )
         expect(refused.code == "OTP_INVALID", f"{partner_id}: wrong OTP gave {_summary(refused)}")
-        done = await client.confirm(
+        done = await client.replies.confirm(
             activation_id=_field(started, "activation_id"), otp=otp.group(1), channel=channel
         )
         expect(
@@ -97,7 +97,7 @@ class Demo:
 
     async def atm_activation(self) -> str:
         id_number, mobile = await self.new_account()
-        reply = await self.client("NCBK").activate(
+        reply = await self.client("NCBK").replies.activate(
             id_number=id_number, mobile=mobile, channel="ATM", bank_customer_ref="atm"
         )
         expect(_field(reply, "status") == "ACTIVATED", f"ATM activation gave {_summary(reply)}")
@@ -123,7 +123,7 @@ class Demo:
         client = self.client("RJHI")
         forger = replace(client.config, key=SigningKey(client.config.key.kid, generate("EC-P256")))
         forged_client = PartnerClient(self.url, forger, adapter_keys=self.keys, session=self.http)
-        reply = await forged_client.activate(
+        reply = await forged_client.replies.activate(
             id_number="1000000001", mobile="0500000001", channel="APP", bank_customer_ref="x"
         )
         expect(
@@ -141,28 +141,30 @@ class Demo:
         })  # fmt: skip
         bill_number = str(issued["billNumber"])
         client = self.client(partner_id)
-        found = await client.inquire_bills(channel="APP", id_number=id_number)
+        found = await client.replies.inquire_bills(channel="APP", id_number=id_number)
         expect(
             [bill.bill_number for bill in getattr(found.message, "bills", [])] == [bill_number],
             f"{partner_id}: inquiry gave {_summary(found)}",
         )
         reference = "DEMO-" + secrets.token_hex(6)
-        posted = await client.pay(
+        posted = await client.replies.pay(
             bank_payment_ref=reference, bill_number=bill_number, amount="300.00", channel="APP"
         )
         expect(
             _field(posted, "status") == "POSTED", f"{partner_id}: payment gave {_summary(posted)}"
         )
-        retry = await client.pay(
+        retry = await client.replies.pay(
             bank_payment_ref=reference, bill_number=bill_number, amount="300.00", channel="APP"
         )
         expect(
             _field(retry, "payment_id") == _field(posted, "payment_id"),
             f"{partner_id}: a retry was posted twice",
         )
-        undone = await client.reverse(bank_payment_ref=reference, reason="demo", channel="APP")
+        undone = await client.replies.reverse(
+            bank_payment_ref=reference, reason="demo", channel="APP"
+        )
         expect(_field(undone, "status") == "REVERSED", f"reversal gave {_summary(undone)}")
-        again = await client.pay(
+        again = await client.replies.pay(
             bank_payment_ref=reference + "-2",
             bill_number=bill_number,
             amount="300.00",
@@ -177,7 +179,7 @@ class Demo:
         digests = 0
         entries = 0
         last: Any = None
-        async for page in client.statement_pages(business_date=day, page_size=200):
+        async for page in client.replies.statement_pages(business_date=day, page_size=200):
             expect(page.ok, f"statement gave {_summary(page)}")
             for entry in getattr(page.message, "entries", []):
                 line = f"{entry.bank_payment_ref}|{entry.bill_number}|{entry.amount}|{entry.status}"
@@ -194,7 +196,7 @@ class Demo:
             "idExpiry": "2031-12-31",
         })  # fmt: skip
         client = self.client("NCBK")
-        quoted = await client.quote_fee(
+        quoted = await client.replies.quote_fee(
             id_number=id_number, service_code="IQAMA_RENEWAL", periods=12, channel="ATM"
         )
         bills = getattr(quoted.message, "bills", [])
@@ -202,7 +204,7 @@ class Demo:
             len(bills) == 1 and str(bills[0].amount) == "650.00",
             f"quote gave {_summary(quoted)}",
         )
-        paid = await client.pay(
+        paid = await client.replies.pay(
             bank_payment_ref="Q-" + secrets.token_hex(6),
             bill_number=bills[0].bill_number,
             amount="650.00",
@@ -213,7 +215,7 @@ class Demo:
         return "NCBK xml/xmldsig: iqama renewal 12 months quoted 650.00 and paid at an ATM"
 
     async def suspended(self) -> str:
-        reply = await self.client("BSFR").activate(
+        reply = await self.client("BSFR").replies.activate(
             id_number="1000000001", mobile="0500000001", channel="APP", bank_customer_ref="x"
         )
         expect(
@@ -265,7 +267,7 @@ async def run_demo(url: str, token: str, partners_dir: Path) -> bool:
         for number, step in enumerate(steps, 1):
             try:
                 print(f"[{number}/{len(steps)}] ok    {await step()}")
-            except (DemoFailure, UnverifiedReply, aiohttp.ClientError) as exc:
+            except (DemoFailure, BankAdapterError) as exc:
                 failures += 1
                 print(f"[{number}/{len(steps)}] FAIL  {exc}")
         print(f"demo: {len(steps) - failures} passed, {failures} failed")
