@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bank_adapter import logging as adapter_logging
 from bank_adapter.clock import system_clock
+from bank_adapter.conformance import cli as conformance_cli
 from bank_adapter.core.keys import KeyFormatError, generate, private_pem, public_pem
 from bank_adapter.core.money import from_halalas
 from bank_adapter.partners import PartnerConfigError, load_partners
@@ -156,6 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     reconcile_cli.add_commands(commands)  # reconcile, statement
+    conformance_cli.add_commands(commands)  # conformance serve, conformance report
     return parser
 
 

@@ -37,6 +37,7 @@ from multidict import CIMultiDictProxy
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
+from bank_adapter.conformance.hook import REQUEST_WIRE
 from bank_adapter.core import codec_json, codec_xml
 from bank_adapter.core.messages import Operation, PartnerRequest
 from bank_adapter.core.signing import Verified, VerifyPolicy
@@ -130,6 +131,7 @@ async def _process(
     now = rt.clock()
     # RFC 9421 @path is the path as sent, not percent-decoded.
     wire = WireRequest(request.method, request.rel_url.raw_path, _lower(request.headers), body)
+    request[REQUEST_WIRE] = wire  # read by the conformance kit only (sandbox)
     policy = VerifyPolicy(partner.keys, partner.algorithms, now)
     verified = rt.profiles[partner.signature].verify_request(wire, policy)
     draft = _draft(partner, route.operation, wire, verified)
