@@ -78,7 +78,7 @@ def _report(args: argparse.Namespace) -> int:
         print(f"bank-adapter: cannot read the report at {url}: {exc}", file=sys.stderr)
         return EXIT_NO_REPORT
     if args.html is not None:
-        args.html.write_text(render_html(document), encoding="utf-8")
+        args.html.write_text(render_html(document, system_clock()), encoding="utf-8")
     print(json.dumps(document, indent=2) if args.json else as_text(document))
     all_passed = document["failed"] == 0 and document["notExercised"] == 0
     return EXIT_OK if all_passed else EXIT_NOT_PASSED

@@ -4,6 +4,7 @@ external resources), for a bank to attach to its go-live request. Prints on A4 t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -36,16 +37,20 @@ _CSS = """
   .id { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
         font-weight: 600; white-space: nowrap; }
   .title { color: #57606a; }
-  .evidence { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px;
-              color: #57606a; margin-top: 4px; word-break: break-all; }
+  .evidence { font-size: 12px; color: #57606a; margin-top: 6px; }
+  .evidence code { display: inline-block; white-space: nowrap; margin: 2px 4px 0 0;
+                   padding: 0 4px; border-radius: 4px; background: #f6f8fa;
+                   font-family: ui-monospace, Menlo, Consolas, monospace; }
+  tr.fail td { background: #fff5f5; }
   footer { margin-top: 24px; color: #57606a; font-size: 12px; }
   @media print { body { background: #fff; } main { padding: 0; } }
 """
 
 
-def render_html(report: Mapping[str, Any]) -> str:
+def render_html(report: Mapping[str, Any], generated_at: datetime) -> str:
     """The page for a report of contract section 10 (`rules.report`)."""
     partner = escape(str(report["partner"]))
+    when = escape(generated_at.isoformat(timespec="seconds"))
     all_passed = report["failed"] == 0 and report["notExercised"] == 0
     verdict = (
         '<span class="verdict ok">Every rule passed</span>'
@@ -64,7 +69,8 @@ def render_html(report: Mapping[str, Any]) -> str:
 <body>
 <main>
 <h1>Partner API conformance report: {partner}</h1>
-<p class="sub">bank-adapter conformance kit, partner API contract revision 1.1, section 10</p>
+<p class="sub">bank-adapter conformance kit, partner API contract revision 1.1, section 10.
+Report of {when}.</p>
 {verdict}
 <div class="counts">
   <div class="count pass"><b>{report["passed"]}</b>passed</div>
@@ -86,10 +92,10 @@ def render_html(report: Mapping[str, Any]) -> str:
 
 def _row(rule: Mapping[str, Any]) -> str:
     status = str(rule["status"])
-    evidence = ", ".join(escape(str(item)) for item in rule["evidence"])
-    evidence_html = f'<div class="evidence">MessageIds: {evidence}</div>' if evidence else ""
+    evidence = " ".join(f"<code>{escape(str(item))}</code>" for item in rule["evidence"])
+    evidence_html = f'<div class="evidence">MessageIds {evidence}</div>' if evidence else ""
     return (
-        f'<tr><td><span class="badge {escape(status)}">'
+        f'<tr class="{escape(status)}"><td><span class="badge {escape(status)}">'
         f"{_LABELS.get(status, escape(status))}</span></td>"
         f'<td><div class="id">{escape(str(rule["id"]))}</div>'
         f'<div class="title">{escape(str(rule["title"]))}</div></td>'

@@ -28,6 +28,7 @@ from bank_adapter.core.messages import OPERATIONS
 from bank_adapter.core.xmlparse import parse_xml
 from bank_adapter.errors import AdapterError
 from bank_adapter.web.internal import sms_outbox
+from bank_adapter.web.runtime import RUNTIME
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -128,5 +129,6 @@ async def _fixtures(request: web.Request) -> web.Response:
 async def _report(request: web.Request) -> web.Response:
     document = request.app[RECORDER].report()
     if "text/html" in request.headers.get("Accept", ""):
-        return web.Response(text=render_html(document), content_type="text/html")
+        now = request.app[RUNTIME].clock()
+        return web.Response(text=render_html(document, now), content_type="text/html")
     return web.json_response(document, dumps=lambda data: json.dumps(data, indent=2))
