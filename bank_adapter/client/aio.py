@@ -186,14 +186,13 @@ class PartnerClient:
             fields["terminal_id"] = terminal_id
         return fields
 
-    def encode(self, path: str, message: PartnerRequest | BaseModel) -> bytes:
-        assert isinstance(message, PartnerRequest)
+    def encode(self, path: str, message: PartnerRequest) -> bytes:
         return encode(OPERATIONS[path], message, self.config.format)
 
-    async def send(self, path: str, message: PartnerRequest | BaseModel) -> Reply:
+    async def send(self, path: str, message: PartnerRequest) -> Reply:
         """Send one message once; the answer must be signed by the adapter and be about it."""
         reply = await self.send_body(path, self.encode(path, message))
-        sent = str(getattr(message, "message_id", ""))
+        sent = str(message.message_id)
         answered = reply.in_reply_to
         # An answer whose InReplyTo names another message is someone else's (a proxy's
         # cache, a mixed-up connection): a signature alone does not tie it to this one.
