@@ -21,6 +21,7 @@ from aiohttp import web
 from bank_adapter import diagnose_cli
 from bank_adapter import logging as adapter_logging
 from bank_adapter.clock import system_clock
+from bank_adapter.conformance import cli as conformance_cli
 from bank_adapter.core.keys import KeyFormatError, generate, private_pem, public_pem
 from bank_adapter.core.money import from_halalas
 from bank_adapter.partners import PartnerConfigError, load_partners
@@ -158,6 +159,7 @@ def _parser() -> argparse.ArgumentParser:
 
     reconcile_cli.add_commands(commands)  # reconcile, statement
     diagnose_cli.add_commands(commands)
+    conformance_cli.add_commands(commands)  # conformance serve, conformance report
     return parser
 
 

@@ -11,14 +11,22 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
-from bank_adapter.client import PartnerClient, Reply, UnverifiedReply, fetch_adapter_keys
+from bank_adapter.client import (
+    BankAdapterError,
+    PartnerClient,
+    PaymentAck,
+    Statement,
+    fetch_adapter_keys,
+)
 from bank_adapter.core.keys import SigningKey, generate
+from bank_adapter.core.messages import ActivationRequest
 from bank_adapter.domain.ids import luhn_complete, mask_id
 from bank_adapter.sandbox import partner_config
 
@@ -71,25 +79,20 @@ class Demo:
         started = await client.activate(
             id_number=id_number, mobile=mobile, channel=channel, bank_customer_ref="demo"
         )
-        expect(
-            started.ok and _field(started, "status") == "OTP_SENT",
-            f"{partner_id}: expected OTP_SENT, got {_summary(started)}",
-        )
+        expect(started.status == "OTP_SENT", f"{partner_id}: expected OTP_SENT, got {started}")
         sms = await self.admin("GET", f"/internal/v1/sms?mobile={quote(mobile)}")
         otp = re.search(r"\b(\d{6})\b", sms["messages"][-1]["text"])
-        expect(otp is not None, "no OTP in the sandbox SMS outbox")
-        assert otp is not None
+        if otp is None:
+            raise DemoFailure("no OTP in the sandbox SMS outbox")
         wrong = "000000" if otp.group(1) != "000000" else "111111"
-        refused = await client.confirm(
-            activation_id=_field(started, "activation_id"), otp=wrong, channel=channel
+        activation_id = str(started.activation_id)
+        await refused(
+            client.confirm(activation_id=activation_id, otp=wrong, channel=channel),
+            "OTP_INVALID",
+            f"{partner_id}: a wrong OTP",
         )
-        expect(refused.code == "OTP_INVALID", f"{partner_id}: wrong OTP gave {_summary(refused)}")
-        done = await client.confirm(
-            activation_id=_field(started, "activation_id"), otp=otp.group(1), channel=channel
-        )
-        expect(
-            _field(done, "status") == "ACTIVATED", f"{partner_id}: confirm gave {_summary(done)}"
-        )
+        done = await client.confirm(activation_id=activation_id, otp=otp.group(1), channel=channel)
+        expect(done.status == "ACTIVATED", f"{partner_id}: confirm gave {done.status}")
         account = await self.admin("GET", f"/internal/v1/accounts/{id_number}")
         expect(account["status"] == "ACTIVE", "account not ACTIVE after confirmation")
         profile = f"{client.config.format}/{client.config.signature}"
@@ -97,17 +100,19 @@ class Demo:
 
     async def atm_activation(self) -> str:
         id_number, mobile = await self.new_account()
-        reply = await self.client("NCBK").activate(
+        done = await self.client("NCBK").activate(
             id_number=id_number, mobile=mobile, channel="ATM", bank_customer_ref="atm"
         )
-        expect(_field(reply, "status") == "ACTIVATED", f"ATM activation gave {_summary(reply)}")
+        expect(done.status == "ACTIVATED", f"ATM activation gave {done.status}")
         return "NCBK xml/xmldsig ATM: ACTIVATED without OTP (strong authentication)"
 
     async def replay(self) -> str:
         id_number, mobile = await self.new_account()
         client = self.client("RJHI")
-        body = client.encode("/v1/activations", _activation(client, id_number, mobile))
-        signed, headers = client.sign("/v1/activations", body)
+        message = ActivationRequest(
+            **client.common("APP"), id_number=id_number, mobile=mobile, bank_customer_ref="replay"
+        )
+        signed, headers = client.sign("/v1/activations", client.encode("/v1/activations", message))
         first = await client.post("/v1/activations", signed, headers)
         again = await client.post("/v1/activations", signed, headers)
         same_signature = first.headers.get("x-jws-signature") == again.headers.get(
@@ -123,12 +128,12 @@ class Demo:
         client = self.client("RJHI")
         forger = replace(client.config, key=SigningKey(client.config.key.kid, generate("EC-P256")))
         forged_client = PartnerClient(self.url, forger, adapter_keys=self.keys, session=self.http)
-        reply = await forged_client.activate(
-            id_number="1000000001", mobile="0500000001", channel="APP", bank_customer_ref="x"
-        )
-        expect(
-            reply.status == 401 and reply.code == "SIGNATURE_INVALID",
-            f"forged request gave {_summary(reply)}",
+        await refused(
+            forged_client.activate(
+                id_number="1000000001", mobile="0500000001", channel="APP", bank_customer_ref="x"
+            ),
+            "SIGNATURE_INVALID",
+            "a forged request",
         )
         return "RJHI forged signature: 401 SIGNATURE_INVALID"
 
@@ -143,49 +148,40 @@ class Demo:
         client = self.client(partner_id)
         found = await client.inquire_bills(channel="APP", id_number=id_number)
         expect(
-            [bill.bill_number for bill in getattr(found.message, "bills", [])] == [bill_number],
-            f"{partner_id}: inquiry gave {_summary(found)}",
+            [bill.bill_number for bill in found.bills] == [bill_number],
+            f"{partner_id}: inquiry found {[bill.bill_number for bill in found.bills]}",
         )
         reference = "DEMO-" + secrets.token_hex(6)
-        posted = await client.pay(
-            bank_payment_ref=reference, bill_number=bill_number, amount="300.00", channel="APP"
-        )
-        expect(
-            _field(posted, "status") == "POSTED", f"{partner_id}: payment gave {_summary(posted)}"
-        )
-        retry = await client.pay(
-            bank_payment_ref=reference, bill_number=bill_number, amount="300.00", channel="APP"
-        )
-        expect(
-            _field(retry, "payment_id") == _field(posted, "payment_id"),
-            f"{partner_id}: a retry was posted twice",
-        )
+
+        async def pay(ref: str) -> PaymentAck:
+            return await client.pay(
+                bank_payment_ref=ref, bill_number=bill_number, amount="300.00", channel="APP"
+            )
+
+        posted = await pay(reference)
+        expect(posted.status == "POSTED", f"{partner_id}: payment gave {posted.status}")
+        retry = await pay(reference)
+        expect(retry.payment_id == posted.payment_id, f"{partner_id}: a retry was posted twice")
         undone = await client.reverse(bank_payment_ref=reference, reason="demo", channel="APP")
-        expect(_field(undone, "status") == "REVERSED", f"reversal gave {_summary(undone)}")
-        again = await client.pay(
-            bank_payment_ref=reference + "-2",
-            bill_number=bill_number,
-            amount="300.00",
-            channel="APP",
-        )
-        expect(_field(again, "status") == "POSTED", f"second payment gave {_summary(again)}")
-        await self.statement_matches(client, _field(again, "business_date"))
+        expect(undone.status == "REVERSED", f"reversal gave {undone.status}")
+        again = await pay(reference + "-2")
+        expect(again.status == "POSTED", f"second payment gave {again.status}")
+        await self.statement_matches(client, again.business_date)
         return f"{partner_id}: bill found, POSTED, retry same PaymentId, REVERSED, paid again"
 
-    async def statement_matches(self, client: PartnerClient, day: Any) -> None:
+    async def statement_matches(self, client: PartnerClient, day: date) -> None:
         """Walk the day's statement and recompute its checksum from the entries."""
         digests = 0
         entries = 0
-        last: Any = None
+        last: Statement | None = None
         async for page in client.statement_pages(business_date=day, page_size=200):
-            expect(page.ok, f"statement gave {_summary(page)}")
-            for entry in getattr(page.message, "entries", []):
+            for entry in page.entries:
                 line = f"{entry.bank_payment_ref}|{entry.bill_number}|{entry.amount}|{entry.status}"
                 digests ^= int.from_bytes(hashlib.sha256(line.encode()).digest(), "big")
                 entries += 1
-            last = page.message
-        expect(getattr(last, "count", None) == entries, "statement count differs from its entries")
-        expect(getattr(last, "checksum", None) == f"{digests:064x}", "statement checksum differs")
+            last = page
+        expect(last is not None and last.count == entries, "statement count differs")
+        expect(last is not None and last.checksum == f"{digests:064x}", "checksum differs")
 
     async def fee_quote(self) -> str:
         id_number = luhn_complete("2" + "".join(secrets.choice("0123456789") for _ in range(8)))
@@ -197,46 +193,37 @@ class Demo:
         quoted = await client.quote_fee(
             id_number=id_number, service_code="IQAMA_RENEWAL", periods=12, channel="ATM"
         )
-        bills = getattr(quoted.message, "bills", [])
-        expect(
-            len(bills) == 1 and str(bills[0].amount) == "650.00",
-            f"quote gave {_summary(quoted)}",
-        )
+        amounts = [str(bill.amount) for bill in quoted.bills]
+        expect(amounts == ["650.00"], f"quote gave {amounts}")
         paid = await client.pay(
             bank_payment_ref="Q-" + secrets.token_hex(6),
-            bill_number=bills[0].bill_number,
+            bill_number=quoted.bills[0].bill_number,
             amount="650.00",
             channel="ATM",
             terminal_id="ATM-0042",
         )
-        expect(_field(paid, "status") == "POSTED", f"quoted bill payment gave {_summary(paid)}")
+        expect(paid.status == "POSTED", f"quoted bill payment gave {paid.status}")
         return "NCBK xml/xmldsig: iqama renewal 12 months quoted 650.00 and paid at an ATM"
 
     async def suspended(self) -> str:
-        reply = await self.client("BSFR").activate(
-            id_number="1000000001", mobile="0500000001", channel="APP", bank_customer_ref="x"
-        )
-        expect(
-            reply.status == 403 and reply.code == "PARTNER_SUSPENDED",
-            f"suspended partner gave {_summary(reply)}",
+        await refused(
+            self.client("BSFR").activate(
+                id_number="1000000001", mobile="0500000001", channel="APP", bank_customer_ref="x"
+            ),
+            "PARTNER_SUSPENDED",
+            "a suspended partner",
         )
         return "BSFR (suspended): 403 PARTNER_SUSPENDED"
 
 
-def _activation(client: PartnerClient, id_number: str, mobile: str) -> Any:
-    from bank_adapter.core.messages import ActivationRequest
-
-    return ActivationRequest(
-        **client.common("APP"), id_number=id_number, mobile=mobile, bank_customer_ref="replay"
-    )
-
-
-def _field(reply: Reply, name: str) -> Any:
-    return getattr(reply.message, name, None) if reply.message is not None else None
-
-
-def _summary(reply: Reply) -> str:
-    return f"{reply.status} {reply.code or _field(reply, 'status')}"
+async def refused(call: Awaitable[object], code: str, what: str) -> None:
+    """`call` must raise the contract error `code`."""
+    try:
+        await call
+    except BankAdapterError as err:
+        expect(err.code == code, f"{what}: expected {code}, got {err}")
+        return
+    raise DemoFailure(f"{what}: expected {code}, got a success")
 
 
 async def run_demo(url: str, token: str, partners_dir: Path) -> bool:
@@ -265,7 +252,7 @@ async def run_demo(url: str, token: str, partners_dir: Path) -> bool:
         for number, step in enumerate(steps, 1):
             try:
                 print(f"[{number}/{len(steps)}] ok    {await step()}")
-            except (DemoFailure, UnverifiedReply, aiohttp.ClientError) as exc:
+            except (DemoFailure, BankAdapterError) as exc:
                 failures += 1
                 print(f"[{number}/{len(steps)}] FAIL  {exc}")
         print(f"demo: {len(steps) - failures} passed, {failures} failed")

@@ -98,7 +98,7 @@ async def run_profile(client: PartnerClient, bills: list[str], concurrency: int)
         while queue:
             bill = queue.pop()
             started = time.perf_counter()
-            reply = await client.pay(
+            reply = await client.replies.pay(
                 bank_payment_ref="B" + secrets.token_hex(8),
                 bill_number=bill,
                 amount="10.00",

@@ -73,21 +73,23 @@ async def measure(url: str, rows_in_day: int) -> list[tuple[str, int, float]]:
         rows = []
         for size in (500, 5000):
             seconds, reply = await timed(
-                lambda s=size: client.statement(business_date=DAY, page_size=s), 5
+                lambda s=size: client.replies.statement(business_date=DAY, page_size=s), 5
             )
             rows.append((f"first page, {size} entries", len(reply.message.entries), seconds))
         token = reply.message.next_page_token
         middle = max(1, rows_in_day // 5000 // 2)
         for _ in range(middle - 1):  # walk to the middle of the day
-            page = await client.statement(business_date=DAY, page_size=5000, page_token=token)
+            page = await client.replies.statement(
+                business_date=DAY, page_size=5000, page_token=token
+            )
             token = page.message.next_page_token
         seconds, deep = await timed(
-            lambda: client.statement(business_date=DAY, page_size=5000, page_token=token), 5
+            lambda: client.replies.statement(business_date=DAY, page_size=5000, page_token=token), 5
         )
         label = f"page {middle + 1} (after {middle * 5000:,}), 5000 entries"
         rows.append((label, len(deep.message.entries), seconds))
         started, entries = time.perf_counter(), 0
-        async for page in client.statement_pages(business_date=DAY, page_size=5000):
+        async for page in client.replies.statement_pages(business_date=DAY, page_size=5000):
             entries += len(page.message.entries)
         rows.append(
             (f"whole day walk ({entries:,} entries)", entries, time.perf_counter() - started)

@@ -129,6 +129,9 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("sandbox",): ["seed"],
     ("sandbox", "seed"): ["BANK_ADAPTER_DATABASE_URL", "demo accounts"],
     ("demo",): ["BANK_ADAPTER_ADMIN_TOKEN", "--url", "--admin-token", "Exit 0"],
+    ("conformance",): ["serve", "report", "section 10"],
+    ("conformance", "serve"): ["--partner-file", "--port", "fresh SQLite", "one JSON line"],
+    ("conformance", "report"): ["--url", "--json", "--html", "Exit 0", "1 otherwise"],
 }
 # Help pages also read through the real console script.
 SCRIPT_HELP = [(), ("partners", "check")]

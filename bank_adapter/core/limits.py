@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Final, cast
+from typing import TYPE_CHECKING, Final, cast
 
-from lxml import etree
+if TYPE_CHECKING:  # a JSON bank's SDK imports this module without the XML stack
+    from lxml import etree
 
 MAX_SIGNATURE_FIELD: Final = 4096  # characters; a 4096-bit RSA signature is 684
 MAX_SIGNATURE_MEMBERS: Final = 16
@@ -126,4 +127,6 @@ def _count(root: etree._Element, expression: str) -> float:
 
 @functools.cache
 def _xpath(expression: str) -> etree.XPath:
+    from lxml import etree
+
     return etree.XPath(expression)

@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
-
-from lxml import etree
+from typing import TYPE_CHECKING, Protocol
 
 from bank_adapter.core.keys import PublicKey, SigningKey
 from bank_adapter.core.wire import Headers, WireRequest
+
+if TYPE_CHECKING:
+    # Only the XML profiles fill `xml_root`; a JSON-only client never loads lxml.
+    from lxml import etree
 
 
 @dataclass(frozen=True, slots=True)

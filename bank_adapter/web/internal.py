@@ -145,6 +145,11 @@ async def list_events(request: web.Request) -> web.Response:
 
 async def list_sms(request: web.Request) -> web.Response:
     check_token(request)
+    return await sms_outbox(request)
+
+
+async def sms_outbox(request: web.Request) -> web.Response:
+    """The sandbox SMS outbox for `?mobile=`, oldest first (also the conformance kit's)."""
     messages = await platform.sms(request.app[RUNTIME].store, request.query.get("mobile", ""))
     return web.json_response(
         {

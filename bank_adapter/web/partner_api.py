@@ -36,6 +36,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 from pydantic import BaseModel
 
+from bank_adapter.conformance.hook import REQUEST_WIRE
 from bank_adapter.core import codec_json, codec_xml
 from bank_adapter.core.messages import Operation, PartnerRequest
 from bank_adapter.core.signing import Verified, VerifyPolicy
@@ -125,6 +126,7 @@ async def _process(
     wire = WireRequest(
         request.method, request.rel_url.raw_path, _lower(request.headers), exchange.body
     )
+    request[REQUEST_WIRE] = wire  # read by the conformance kit only (sandbox)
     policy = VerifyPolicy(partner.keys, partner.algorithms, rt.clock())
     verified = rt.profiles[partner.signature].verify_request(wire, policy)
     draft = _draft(partner, route.operation, wire, verified)

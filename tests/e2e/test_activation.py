@@ -25,7 +25,7 @@ async def test_otp_flow_activates_the_account(service, partner_id):
     id_number, mobile = await service.register()
     client = service.client(partner_id)
 
-    started = await client.activate(
+    started = await client.replies.activate(
         id_number=id_number, mobile="0" + mobile[4:], channel="APP", bank_customer_ref="c-1"
     )
 
@@ -37,7 +37,9 @@ async def test_otp_flow_activates_the_account(service, partner_id):
     assert started.message.in_reply_to is not None
     otp = await service.otp(mobile)
     assert re.fullmatch(r"\d{6}", otp)
-    done = await client.confirm(activation_id=started.message.activation_id, otp=otp, channel="APP")
+    done = await client.replies.confirm(
+        activation_id=started.message.activation_id, otp=otp, channel="APP"
+    )
     assert done.status == 200
     assert done.message.status == "ACTIVATED"
     _status, account = await service.admin("GET", f"/internal/v1/accounts/{id_number}")
@@ -54,7 +56,7 @@ async def test_otp_flow_activates_the_account(service, partner_id):
 async def test_strong_auth_channel_activates_without_otp(service, partner_id):
     id_number, mobile = await service.register()
 
-    reply = await service.client(partner_id).activate(
+    reply = await service.client(partner_id).replies.activate(
         id_number=id_number,
         mobile=mobile,
         channel="ATM",
@@ -77,7 +79,7 @@ async def test_strong_auth_channel_activates_without_otp(service, partner_id):
 
 async def test_the_otp_is_stored_only_as_a_hash(service):
     id_number, mobile = await service.register()
-    await service.client("JWSA").activate(
+    await service.client("JWSA").replies.activate(
         id_number=id_number, mobile=mobile, channel="APP", bank_customer_ref="c"
     )
     otp = await service.otp(mobile)
@@ -112,7 +114,7 @@ async def test_activation_errors(service, partner_id, account, override, channel
         override = {"id_number": luhn_complete("4" + id_number[1:9])}
     request = {"id_number": id_number, "mobile": mobile} | override
 
-    reply = await service.client(partner_id).activate(
+    reply = await service.client(partner_id).replies.activate(
         **request, channel=channel, bank_customer_ref="c"
     )
 
@@ -131,12 +133,12 @@ async def test_activation_errors(service, partner_id, account, override, channel
 async def test_already_active_account(service):
     id_number, mobile = await service.register()
     client = service.client("JWSA")
-    first = await client.activate(
+    first = await client.replies.activate(
         id_number=id_number, mobile=mobile, channel="ATM", bank_customer_ref="c"
     )
     assert first.message.status == "ACTIVATED"
 
-    again = await client.activate(
+    again = await client.replies.activate(
         id_number=id_number, mobile=mobile, channel="APP", bank_customer_ref="c"
     )
 
@@ -150,16 +152,16 @@ async def test_first_failing_rule_in_contract_order_is_reported(service):
     )
     client = service.client("XMLA")
 
-    reply = await client.activate(
+    reply = await client.replies.activate(
         id_number=id_number, mobile="0599999999", channel="APP", bank_customer_ref="c"
     )
     assert reply.code == "ID_BLOCKED"
     # A channel the partner may not use beats an invalid ID number.
-    reply = await client.activate(
+    reply = await client.replies.activate(
         id_number="123", mobile="bad", channel="KIOSK", bank_customer_ref="c"
     )
     assert reply.code == "CHANNEL_NOT_ALLOWED"
-    reply = await client.activate(
+    reply = await client.replies.activate(
         id_number="123", mobile="bad", channel="APP", bank_customer_ref="c"
     )
     assert reply.code == "INVALID_ID_NUMBER"
@@ -171,7 +173,7 @@ async def test_first_failing_rule_in_contract_order_is_reported(service):
 async def start(service, partner_id="JWSA"):
     id_number, mobile = await service.register()
     client = service.client(partner_id)
-    reply = await client.activate(
+    reply = await client.replies.activate(
         id_number=id_number, mobile=mobile, channel="APP", bank_customer_ref="c"
     )
     assert reply.message.status == "OTP_SENT"
@@ -187,10 +189,12 @@ async def test_wrong_otp_three_times_burns_the_activation(service, partner_id):
     client, activation_id, otp, id_number = await start(service, partner_id)
 
     codes = [
-        (await client.confirm(activation_id=activation_id, otp=wrong(otp), channel="APP")).code
+        (
+            await client.replies.confirm(activation_id=activation_id, otp=wrong(otp), channel="APP")
+        ).code
         for _ in range(3)
     ]
-    late_right = await client.confirm(activation_id=activation_id, otp=otp, channel="APP")
+    late_right = await client.replies.confirm(activation_id=activation_id, otp=otp, channel="APP")
 
     assert codes == ["OTP_INVALID", "OTP_INVALID", "OTP_ATTEMPTS_EXCEEDED"]
     assert (late_right.status, late_right.code) == (422, "OTP_ATTEMPTS_EXCEEDED")
@@ -202,10 +206,10 @@ async def test_right_otp_on_the_third_try_activates(service):
     client, activation_id, otp, _ = await start(service)
     for _ in range(2):
         assert (
-            await client.confirm(activation_id=activation_id, otp=wrong(otp), channel="APP")
+            await client.replies.confirm(activation_id=activation_id, otp=wrong(otp), channel="APP")
         ).code == "OTP_INVALID"
 
-    reply = await client.confirm(activation_id=activation_id, otp=otp, channel="APP")
+    reply = await client.replies.confirm(activation_id=activation_id, otp=otp, channel="APP")
 
     assert reply.message.status == "ACTIVATED"
 
@@ -214,7 +218,7 @@ async def test_expired_otp(service, clock):
     client, activation_id, otp, _ = await start(service)
     clock.advance(minutes=5, seconds=1)
 
-    reply = await client.confirm(activation_id=activation_id, otp=otp, channel="APP")
+    reply = await client.replies.confirm(activation_id=activation_id, otp=otp, channel="APP")
 
     assert (reply.status, reply.code) == (422, "OTP_EXPIRED")
 
@@ -223,10 +227,10 @@ async def test_unknown_activation_and_another_partners_activation(service):
     _, activation_id, otp, _ = await start(service, "JWSA")
     other = service.client("JWSR")
 
-    unknown = await other.confirm(
+    unknown = await other.replies.confirm(
         activation_id="7f0c0a52-0000-4000-8000-000000000000", otp=otp, channel="APP"
     )
-    foreign = await other.confirm(activation_id=activation_id, otp=otp, channel="APP")
+    foreign = await other.replies.confirm(activation_id=activation_id, otp=otp, channel="APP")
 
     assert (unknown.status, unknown.code) == (404, "ACTIVATION_NOT_FOUND")
     assert (foreign.status, foreign.code) == (404, "ACTIVATION_NOT_FOUND")
@@ -235,10 +239,10 @@ async def test_unknown_activation_and_another_partners_activation(service):
 async def test_confirming_twice_reports_already_active(service):
     client, activation_id, otp, _ = await start(service)
     assert (
-        await client.confirm(activation_id=activation_id, otp=otp, channel="APP")
+        await client.replies.confirm(activation_id=activation_id, otp=otp, channel="APP")
     ).message.status == "ACTIVATED"
 
-    again = await client.confirm(activation_id=activation_id, otp=otp, channel="APP")
+    again = await client.replies.confirm(activation_id=activation_id, otp=otp, channel="APP")
 
     assert (again.status, again.code) == (409, "ACCOUNT_ALREADY_ACTIVE")
 
@@ -246,12 +250,12 @@ async def test_confirming_twice_reports_already_active(service):
 async def test_activation_through_another_bank_meanwhile(service):
     client, activation_id, otp, id_number = await start(service, "JWSA")
     _status, account = await service.admin("GET", f"/internal/v1/accounts/{id_number}")
-    atm = await service.client("XMLA").activate(
+    atm = await service.client("XMLA").replies.activate(
         id_number=id_number, mobile=account["mobile"], channel="ATM", bank_customer_ref="c"
     )
     assert atm.message.status == "ACTIVATED"
 
-    reply = await client.confirm(activation_id=activation_id, otp=otp, channel="APP")
+    reply = await client.replies.confirm(activation_id=activation_id, otp=otp, channel="APP")
 
     assert (reply.status, reply.code) == (409, "ACCOUNT_ALREADY_ACTIVE")
     assert (

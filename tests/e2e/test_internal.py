@@ -76,7 +76,7 @@ def assert_problem(status: int, body: Any, expected_status: int, code: str) -> N
 
 async def activate_at_atm(service: Any, partner_id: str, id_number: str, mobile: str) -> None:
     """ATM is a strongly authenticated channel by default: activation without OTP."""
-    reply = await service.client(partner_id).activate(
+    reply = await service.client(partner_id).replies.activate(
         id_number=id_number, mobile=mobile, channel="ATM", bank_customer_ref="c-1"
     )
     assert reply.status == 200, reply.error
@@ -291,7 +291,7 @@ async def test_update_keeps_an_account_active_after_activation(service):
     _, fetched = await service.admin("GET", f"{ACCOUNTS}/{id_number}")
     assert fetched["status"] == "ACTIVE"
     # And it cannot be activated a second time through a partner.
-    again = await service.client("JWSA").activate(
+    again = await service.client("JWSA").replies.activate(
         id_number=id_number, mobile=new, channel="ATM", bank_customer_ref="c-2"
     )
     assert again.code == "ACCOUNT_ALREADY_ACTIVE"
@@ -455,10 +455,10 @@ async def test_activation_events_in_order_with_the_contract_fields(service, cloc
     id_number, mobile = await service.register()
     client = service.client("JWSR")
     before = clock()
-    started = await client.activate(
+    started = await client.replies.activate(
         id_number=id_number, mobile=mobile, channel="APP", bank_customer_ref="c-1"
     )
-    done = await client.confirm(
+    done = await client.replies.confirm(
         activation_id=started.message.activation_id, otp=await service.otp(mobile), channel="APP"
     )
     after = clock()
@@ -483,7 +483,7 @@ async def test_activation_events_in_order_with_the_contract_fields(service, cloc
 
 async def test_failed_activations_write_no_event(service):
     id_number, mobile = await service.register(biometricEnrolled=False)
-    reply = await service.client("JWSA").activate(
+    reply = await service.client("JWSA").replies.activate(
         id_number=id_number, mobile=mobile, channel="ATM", bank_customer_ref="c-1"
     )
     assert reply.code == "BIOMETRIC_NOT_ENROLLED"
@@ -577,7 +577,7 @@ async def test_paging_parameter_bounds(service, query):
 async def test_sms_messages_oldest_first(service, clock):
     id_number, mobile = await service.register()
     client = service.client("JWSA")
-    first = await client.activate(
+    first = await client.replies.activate(
         id_number=id_number, mobile=mobile, channel="APP", bank_customer_ref="c-1"
     )
     assert first.message.status == "OTP_SENT"
@@ -585,7 +585,7 @@ async def test_sms_messages_oldest_first(service, clock):
     assert status == 200
     [only] = one["messages"]
     clock.advance(seconds=90)
-    second = await client.activate(
+    second = await client.replies.activate(
         id_number=id_number, mobile=mobile, channel="APP", bank_customer_ref="c-1"
     )
     assert second.message.status == "OTP_SENT"
@@ -600,7 +600,7 @@ async def test_sms_messages_oldest_first(service, clock):
     sent = [datetime.fromisoformat(m["sentAt"]) for m in two["messages"]]
     assert sent[0] < sent[1]
     # The newest message holds the code that activates; the older one is dead.
-    confirm = await client.confirm(
+    confirm = await client.replies.confirm(
         activation_id=second.message.activation_id, otp=await service.otp(mobile), channel="APP"
     )
     assert confirm.message.status == "ACTIVATED"

@@ -106,7 +106,7 @@ class Driver:
         id_number, mobile = await self.register()
         client = self.client(partner_id)
         started = self.keep(
-            await client.activate(
+            await client.replies.activate(
                 id_number=id_number, mobile=mobile, channel="APP", bank_customer_ref="logs"
             )
         )
@@ -120,17 +120,19 @@ class Driver:
         wrong = f"{(int(otp) + 1) % 1_000_000:06d}"
         self.seen.otps += [otp, wrong]
         refused = self.keep(
-            await client.confirm(activation_id=activation_id, otp=wrong, channel="APP")
+            await client.replies.confirm(activation_id=activation_id, otp=wrong, channel="APP")
         )
         assert refused.code == "OTP_INVALID"
-        done = self.keep(await client.confirm(activation_id=activation_id, otp=otp, channel="APP"))
+        done = self.keep(
+            await client.replies.confirm(activation_id=activation_id, otp=otp, channel="APP")
+        )
         assert getattr(done.message, "status", None) == "ACTIVATED"
         await self.get_account(id_number, expect=200)
 
     async def atm_activation(self) -> None:
         id_number, mobile = await self.register()
         reply = self.keep(
-            await self.client("NCBK").activate(
+            await self.client("NCBK").replies.activate(
                 id_number=id_number, mobile=mobile, channel="ATM", bank_customer_ref="logs"
             )
         )
@@ -143,20 +145,20 @@ class Driver:
         not_registered = new_id()
         self.seen.id_numbers |= {bad_check_digit, not_registered}
         invalid = self.keep(
-            await client.activate(
+            await client.replies.activate(
                 id_number=bad_check_digit, mobile=new_mobile(), channel="APP", bank_customer_ref="x"
             )
         )
         assert invalid.code == "INVALID_ID_NUMBER"
         unknown = self.keep(
-            await client.activate(
+            await client.replies.activate(
                 id_number=not_registered, mobile=new_mobile(), channel="APP", bank_customer_ref="x"
             )
         )
         assert unknown.code == "ACCOUNT_NOT_FOUND"
         await self.get_account(not_registered, expect=404)
         suspended = self.keep(
-            await self.client("BSFR").activate(
+            await self.client("BSFR").replies.activate(
                 id_number=not_registered, mobile=new_mobile(), channel="APP", bank_customer_ref="x"
             )
         )

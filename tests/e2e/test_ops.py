@@ -118,7 +118,7 @@ async def test_partner_request_with_the_database_down_is_503(service, tmp_path):
     await service.runtime.store.close()
     service.runtime.store = broken
 
-    reply = await service.client("JWSA").activate(
+    reply = await service.client("JWSA").replies.activate(
         id_number=UNKNOWN_ID, mobile="0500000001", channel="APP", bank_customer_ref="c"
     )
 
@@ -139,12 +139,12 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 async def test_metrics_count_partner_requests_by_partner_operation_and_code(service):
     id_number, mobile = await service.register()
     client = service.client("JWSA")
-    ok = await client.activate(
+    ok = await client.replies.activate(
         id_number=id_number, mobile=mobile, channel="ATM", bank_customer_ref="c"
     )
     assert ok.status == 200
     for _ in range(2):
-        missing = await service.client("XMLA").activate(
+        missing = await service.client("XMLA").replies.activate(
             id_number=UNKNOWN_ID, mobile=mobile, channel="APP", bank_customer_ref="c"
         )
         assert missing.code == "ACCOUNT_NOT_FOUND"

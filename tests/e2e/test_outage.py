@@ -253,7 +253,7 @@ async def _check_nothing_half_done(service: Any, traffic: Traffic, bills: list[s
     # The others, retried as the contract says (new MessageId, same reference): posted
     # once each, whatever happened to the first try.
     for sent in failed[1:]:
-        retry = await service.client(sent.headers["X-Partner-Id"]).pay(
+        retry = await service.client(sent.headers["X-Partner-Id"]).replies.pay(
             bank_payment_ref=sent.reference,
             bill_number=sent.bill_number,
             amount="10.00",

@@ -51,8 +51,8 @@ async def test_inquiry_by_id_lists_open_bills_and_by_number_any_bill(service, pa
     await service.admin("POST", f"/internal/v1/bills/{cancelled}/cancel")
     client = service.client(partner_id)
 
-    by_id = await client.inquire_bills(channel="APP", id_number=id_number)
-    by_number = await client.inquire_bills(channel="IVR", bill_number=cancelled)
+    by_id = await client.replies.inquire_bills(channel="APP", id_number=id_number)
+    by_number = await client.replies.inquire_bills(channel="IVR", bill_number=cancelled)
 
     assert [bill.bill_number for bill in by_id.message.bills] == [open_bill]
     [bill] = by_id.message.bills
@@ -68,18 +68,20 @@ async def test_malformed_or_unknown_bill_numbers_are_not_found(service, number):
     if number == "new-but-wrong-check":
         valid = new_bill_number()
         number = valid[:-1] + str((int(valid[-1]) + 1) % 10)
-    reply = await service.client("XMLA").inquire_bills(channel="ATM", bill_number=number)
+    reply = await service.client("XMLA").replies.inquire_bills(channel="ATM", bill_number=number)
     assert (reply.status, reply.code) == (404, "BILL_NOT_FOUND")
 
 
 async def test_inquiry_with_an_invalid_id_number(service):
-    reply = await service.client("JWSA").inquire_bills(channel="APP", id_number="1234567890")
+    reply = await service.client("JWSA").replies.inquire_bills(
+        channel="APP", id_number="1234567890"
+    )
     assert (reply.status, reply.code) == (400, "INVALID_ID_NUMBER")
 
 
 async def test_inquiry_for_a_person_without_bills_is_an_empty_list(service):
     id_number, _ = await service.register()
-    reply = await service.client("XMLA").inquire_bills(channel="APP", id_number=id_number)
+    reply = await service.client("XMLA").replies.inquire_bills(channel="APP", id_number=id_number)
     assert reply.status == 200
     assert reply.message.bills == []
 
@@ -91,13 +93,13 @@ async def test_fee_quote_issues_one_bill_and_returns_it_again(service, partner_i
     )
     client = service.client(partner_id)
 
-    first = await client.quote_fee(
+    first = await client.replies.quote_fee(
         id_number=id_number, service_code="IQAMA_RENEWAL", periods=12, channel="APP"
     )
-    again = await client.quote_fee(
+    again = await client.replies.quote_fee(
         id_number=id_number, service_code="IQAMA_RENEWAL", periods=12, channel="WEB"
     )
-    other = await client.quote_fee(
+    other = await client.replies.quote_fee(
         id_number=id_number, service_code="IQAMA_RENEWAL", periods=24, channel="WEB"
     )
 
@@ -115,7 +117,7 @@ async def test_fee_quote_issues_one_bill_and_returns_it_again(service, partner_i
 
 async def test_visa_quote_prices_extra_months(service):
     id_number, _ = await service.register(prefix="212345678")
-    reply = await service.client("JWSA").quote_fee(
+    reply = await service.client("JWSA").replies.quote_fee(
         id_number=id_number, service_code="EXIT_REENTRY_VISA", periods=5, channel="APP"
     )
     assert reply.message.bills[0].amount == Decimal("500.00")  # 200.00 + 3 x 100.00
@@ -135,7 +137,7 @@ async def test_fee_quote_refusals(service, prefix, account, service_code, period
     id_number = luhn_complete(prefix)
     if account is not None:
         await service.register(prefix=prefix, **account)
-    reply = await service.client("JWSA").quote_fee(
+    reply = await service.client("JWSA").replies.quote_fee(
         id_number=id_number, service_code=service_code, periods=periods, channel="APP"
     )
     assert (reply.status, reply.code) == (status, code)
@@ -152,10 +154,10 @@ async def test_payment_posts_once_and_retries_return_it(service, partner_id):
     client = service.client(partner_id)
     reference = ref()
 
-    posted = await client.pay(
+    posted = await client.replies.pay(
         bank_payment_ref=reference, bill_number=bill_number, amount="650.00", channel="APP"
     )
-    retry = await client.pay(
+    retry = await client.replies.pay(
         bank_payment_ref=reference,
         bill_number=bill_number,
         amount="650.00",
@@ -193,15 +195,15 @@ async def test_same_reference_with_other_content_is_a_conflict(service):
     client = service.client("JWSA")
     reference = ref()
     assert (
-        await client.pay(
+        await client.replies.pay(
             bank_payment_ref=reference, bill_number=bill_number, amount="100.00", channel="APP"
         )
     ).ok
 
-    other_amount = await client.pay(
+    other_amount = await client.replies.pay(
         bank_payment_ref=reference, bill_number=bill_number, amount="100.01", channel="APP"
     )
-    other_number = await client.pay(
+    other_number = await client.replies.pay(
         bank_payment_ref=reference, bill_number=other_bill, amount="100.00", channel="APP"
     )
 
@@ -216,7 +218,7 @@ async def test_payment_refusals(service, clock, partner_id):
     client = service.client(partner_id)
     paid = await service.bill(id_number, "10.00")
     assert (
-        await service.client("JWSR").pay(
+        await service.client("JWSR").replies.pay(
             bank_payment_ref=ref(), bill_number=paid, amount="10.00", channel="APP"
         )
     ).ok
@@ -236,7 +238,7 @@ async def test_payment_refusals(service, clock, partner_id):
         "BILL_NOT_FOUND": ("1234567890123", "10.00"),
     }
     for code, (bill_number, amount) in cases.items():
-        reply = await client.pay(
+        reply = await client.replies.pay(
             bank_payment_ref=ref(), bill_number=bill_number, amount=amount, channel="APP"
         )
         assert reply.code == code, (code, reply.status, reply.body)
@@ -249,7 +251,7 @@ async def test_after_the_cutoff_the_payment_belongs_to_the_next_business_date(se
     clock.set(datetime(today.year, today.month, today.day, 23, 0, 5, tzinfo=RIYADH))
     bill_number = await service.bill(id_number, "10.00")
 
-    reply = await service.client("JWSA").pay(
+    reply = await service.client("JWSA").replies.pay(
         bank_payment_ref=ref(), bill_number=bill_number, amount="10.00", channel="APP"
     )
 
@@ -261,7 +263,7 @@ async def test_paid_at_is_kept_but_never_places_the_payment(service, clock):
     bill_number = await service.bill(id_number, "10.00")
     long_ago = datetime(2020, 1, 1, tzinfo=UTC)
 
-    reply = await service.client("JWSA").pay(
+    reply = await service.client("JWSA").replies.pay(
         bank_payment_ref=ref(),
         bill_number=bill_number,
         amount="10.00",
@@ -270,7 +272,7 @@ async def test_paid_at_is_kept_but_never_places_the_payment(service, clock):
     )
 
     assert reply.message.business_date == _business_date(clock(), 23)
-    page = await service.client("JWSA").statement(business_date=reply.message.business_date)
+    page = await service.client("JWSA").replies.statement(business_date=reply.message.business_date)
     assert page.message.entries[0].paid_at == long_ago
 
 
@@ -283,19 +285,19 @@ async def test_reversal_makes_the_bill_payable_again(service, partner_id):
     bill_number = await service.bill(id_number, "75.50")
     client = service.client(partner_id)
     reference = ref()
-    posted = await client.pay(
+    posted = await client.replies.pay(
         bank_payment_ref=reference, bill_number=bill_number, amount="75.50", channel="APP"
     )
 
-    reversed_ = await client.reverse(
+    reversed_ = await client.replies.reverse(
         bank_payment_ref=reference, reason="customer cancelled", channel="APP"
     )
-    status = await client.payment_status(bank_payment_ref=reference, channel="APP")
-    twice = await client.reverse(bank_payment_ref=reference, reason="again", channel="APP")
-    notified_again = await client.pay(
+    status = await client.replies.payment_status(bank_payment_ref=reference, channel="APP")
+    twice = await client.replies.reverse(bank_payment_ref=reference, reason="again", channel="APP")
+    notified_again = await client.replies.pay(
         bank_payment_ref=reference, bill_number=bill_number, amount="75.50", channel="APP"
     )
-    repaid = await client.pay(
+    repaid = await client.replies.pay(
         bank_payment_ref=ref(), bill_number=bill_number, amount="75.50", channel="APP"
     )
 
@@ -323,13 +325,13 @@ async def test_reversal_window_closes_at_the_cutoff_of_the_business_date(service
     client = service.client("JWSA")
     reference = ref()
     assert (
-        await client.pay(
+        await client.replies.pay(
             bank_payment_ref=reference, bill_number=bill_number, amount="10.00", channel="APP"
         )
     ).ok
     clock.set(datetime(today.year, today.month, today.day, 23, 0, tzinfo=RIYADH))
 
-    late = await client.reverse(bank_payment_ref=reference, reason="late", channel="APP")
+    late = await client.replies.reverse(bank_payment_ref=reference, reason="late", channel="APP")
 
     assert (late.status, late.code) == (422, "REVERSAL_WINDOW_CLOSED")
     assert await bill_status(service, bill_number) == "PAID"
@@ -338,10 +340,10 @@ async def test_reversal_window_closes_at_the_cutoff_of_the_business_date(service
 async def test_unknown_payment(service):
     client = service.client("XMLA")
     assert (
-        await client.payment_status(bank_payment_ref="nope", channel="APP")
+        await client.replies.payment_status(bank_payment_ref="nope", channel="APP")
     ).code == "PAYMENT_NOT_FOUND"
     assert (
-        await client.reverse(bank_payment_ref="nope", reason="x", channel="APP")
+        await client.replies.reverse(bank_payment_ref="nope", reason="x", channel="APP")
     ).code == "PAYMENT_NOT_FOUND"
 
 
@@ -350,15 +352,17 @@ async def test_payment_references_are_per_partner(service):
     reference = ref()
     first = await service.bill(id_number, "10.00")
     second = await service.bill(id_number, "10.00")
-    a = await service.client("JWSA").pay(
+    a = await service.client("JWSA").replies.pay(
         bank_payment_ref=reference, bill_number=first, amount="10.00", channel="APP"
     )
-    b = await service.client("XMLA").pay(
+    b = await service.client("XMLA").replies.pay(
         bank_payment_ref=reference, bill_number=second, amount="10.00", channel="APP"
     )
     assert a.message.payment_id != b.message.payment_id
     assert (
-        await service.client("XMLA").payment_status(bank_payment_ref=reference, channel="APP")
+        await service.client("XMLA").replies.payment_status(
+            bank_payment_ref=reference, channel="APP"
+        )
     ).message.payment_id == b.message.payment_id
 
 
@@ -371,10 +375,10 @@ async def test_the_banks_signed_request_is_kept_as_evidence(service, test_partne
     bill_number = await service.bill(id_number, "10.00")
     client = service.client(partner_id)
     reference = ref()
-    await client.pay(
+    await client.replies.pay(
         bank_payment_ref=reference, bill_number=bill_number, amount="10.00", channel="APP"
     )
-    await client.reverse(bank_payment_ref=reference, reason="test", channel="APP")
+    await client.replies.reverse(bank_payment_ref=reference, reason="test", channel="APP")
 
     async with service.runtime.store.engine.connect() as tx:
         rows = (
@@ -406,7 +410,7 @@ async def test_fifty_notifications_of_one_reference_at_once_post_once(service, p
 
     replies = await asyncio.gather(
         *(
-            client.pay(
+            client.replies.pay(
                 bank_payment_ref=reference, bill_number=bill_number, amount="650.00", channel="APP"
             )
             for _ in range(50)
@@ -418,7 +422,7 @@ async def test_fifty_notifications_of_one_reference_at_once_post_once(service, p
     assert await count(service, "payments") == 1
     assert len(await events(service, "PAYMENT_POSTED")) == 1
     assert await bill_status(service, bill_number) == "PAID"
-    page = await client.statement(business_date=replies[0].message.business_date)
+    page = await client.replies.statement(business_date=replies[0].message.business_date)
     assert (page.message.count, page.message.total) == (1, Decimal("650.00"))
 
 
@@ -427,10 +431,10 @@ async def test_two_references_racing_for_one_bill(service):
     bill_number = await service.bill(id_number, "20.00")
 
     replies = await asyncio.gather(
-        service.client("JWSA").pay(
+        service.client("JWSA").replies.pay(
             bank_payment_ref=ref(), bill_number=bill_number, amount="20.00", channel="APP"
         ),
-        service.client("XMLA").pay(
+        service.client("XMLA").replies.pay(
             bank_payment_ref=ref(), bill_number=bill_number, amount="20.00", channel="APP"
         ),
     )
@@ -448,13 +452,13 @@ async def test_reversing_a_quoted_bill_after_the_same_quote_was_asked_again(serv
     )
     client = service.client("JWSA")
     first = (
-        await client.quote_fee(
+        await client.replies.quote_fee(
             id_number=id_number, service_code="IQAMA_RENEWAL", periods=12, channel="APP"
         )
     ).message.bills[0]
     reference = ref()
     assert (
-        await client.pay(
+        await client.replies.pay(
             bank_payment_ref=reference,
             bill_number=first.bill_number,
             amount="650.00",
@@ -462,14 +466,16 @@ async def test_reversing_a_quoted_bill_after_the_same_quote_was_asked_again(serv
         )
     ).ok
     second = (
-        await client.quote_fee(
+        await client.replies.quote_fee(
             id_number=id_number, service_code="IQAMA_RENEWAL", periods=12, channel="APP"
         )
     ).message.bills[0]
 
-    reversed_ = await client.reverse(bank_payment_ref=reference, reason="customer", channel="APP")
+    reversed_ = await client.replies.reverse(
+        bank_payment_ref=reference, reason="customer", channel="APP"
+    )
     again = (
-        await client.quote_fee(
+        await client.replies.quote_fee(
             id_number=id_number, service_code="IQAMA_RENEWAL", periods=12, channel="APP"
         )
     ).message.bills[0]

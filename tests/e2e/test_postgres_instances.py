@@ -177,7 +177,7 @@ async def timed_payment(
 ) -> tuple[Reply, float, float]:
     """The verified answer, and when the request left and the answer came."""
     started = time.monotonic()
-    reply = await client.pay(
+    reply = await client.replies.pay(
         bank_payment_ref=reference, bill_number=bill_number, amount="120.00", channel="APP"
     )
     return reply, started, time.monotonic()
@@ -369,7 +369,7 @@ async def test_a_consumer_following_the_cursor_misses_nothing_while_both_write(
 
     async def pay(i: int) -> Reply:
         client = banks.both(BANKS[i % len(BANKS)])[i % 2]
-        return await client.pay(
+        return await client.replies.pay(
             bank_payment_ref=refs[i], bill_number=bills[i], amount="120.00", channel="APP"
         )
 

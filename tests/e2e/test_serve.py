@@ -23,7 +23,13 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
-from bank_adapter.client import PartnerClient, Reply, fetch_adapter_keys
+from bank_adapter.client import (
+    AnswerLostError,
+    ConnectFailedError,
+    PartnerClient,
+    Reply,
+    fetch_adapter_keys,
+)
 from bank_adapter.core.messages import ActivationRequest
 from bank_adapter.domain.ids import luhn_complete
 from bank_adapter.sandbox import partner_config
@@ -228,7 +234,7 @@ async def test_kill_9_during_load_loses_no_answer_and_doubles_nothing(
                 attempted.append(i)
                 try:
                     reply = await client.post(ACTIVATIONS, pool[i].body, pool[i].headers)
-                except aiohttp.ClientError:
+                except (AnswerLostError, ConnectFailedError):
                     return  # the server died before answering
                 answered[i] = reply
                 if len(answered) == KILL_AFTER_ANSWERS:

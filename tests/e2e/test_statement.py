@@ -29,7 +29,7 @@ async def pay(service, client, amount):
     id_number, _ = await service.register()
     bill_number = await service.bill(id_number, amount)
     reference = "R" + secrets.token_hex(5)
-    reply = await client.pay(
+    reply = await client.replies.pay(
         bank_payment_ref=reference, bill_number=bill_number, amount=amount, channel="APP"
     )
     assert reply.ok, reply.body
@@ -38,7 +38,7 @@ async def pay(service, client, amount):
 
 async def walk(client, day, page_size, between_pages=None):
     pages = []
-    async for page in client.statement_pages(business_date=day, page_size=page_size):
+    async for page in client.replies.statement_pages(business_date=day, page_size=page_size):
         assert page.ok, page.body
         pages.append(page.message)
         if between_pages is not None and page.message.next_page_token:
@@ -51,8 +51,8 @@ async def test_empty_day(service, partner_id):
     client = service.client(partner_id)
     today = datetime.now(RIYADH).date()
 
-    page = (await client.statement(business_date=today)).message
-    past = (await client.statement(business_date=today - timedelta(days=3))).message
+    page = (await client.replies.statement(business_date=today)).message
+    past = (await client.replies.statement(business_date=today - timedelta(days=3))).message
 
     assert (page.count, page.total, page.checksum, page.entries) == (0, Decimal("0.00"), ZERO, [])
     assert page.next_page_token is None
@@ -64,10 +64,12 @@ async def test_figures_match_an_independent_computation(service, partner_id):
     client = service.client(partner_id)
     made = [await pay(service, client, amount) for amount in ("0.10", "0.20", "650.00", "1.01")]
     reversed_ref = made[2][0]
-    assert (await client.reverse(bank_payment_ref=reversed_ref, reason="r", channel="APP")).ok
+    assert (
+        await client.replies.reverse(bank_payment_ref=reversed_ref, reason="r", channel="APP")
+    ).ok
     day = made[0][2].business_date
 
-    page = (await client.statement(business_date=day)).message
+    page = (await client.replies.statement(business_date=day)).message
 
     expected = [
         (ref, bill, ack_amount, "REVERSED" if ref == reversed_ref else "POSTED")
@@ -120,10 +122,10 @@ async def test_final_once_the_cutoff_has_passed(service, clock):
     today = datetime.now(RIYADH).date()
     clock.set(datetime(today.year, today.month, today.day, 10, 0, tzinfo=RIYADH))
     _, _, ack = await pay(service, client, "3.00")
-    assert (await client.statement(business_date=ack.business_date)).message.final is False
+    assert (await client.replies.statement(business_date=ack.business_date)).message.final is False
 
     clock.set(datetime(today.year, today.month, today.day, 23, 0, 1, tzinfo=RIYADH))
-    after = (await client.statement(business_date=ack.business_date)).message
+    after = (await client.replies.statement(business_date=ack.business_date)).message
 
     assert after.final is True
     assert after.count == 1
@@ -133,14 +135,18 @@ async def test_page_tokens_cannot_be_forged_or_moved(service):
     client = service.client("JWSA")
     made = [await pay(service, client, "1.00") for _ in range(3)]
     day = made[0][2].business_date
-    token = (await client.statement(business_date=day, page_size=1)).message.next_page_token
+    token = (await client.replies.statement(business_date=day, page_size=1)).message.next_page_token
     assert token
 
-    tampered = await client.statement(
+    tampered = await client.replies.statement(
         business_date=day, page_token=token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
     )
-    other_day = await client.statement(business_date=day - timedelta(days=1), page_token=token)
-    other_partner = await service.client("JWSR").statement(business_date=day, page_token=token)
+    other_day = await client.replies.statement(
+        business_date=day - timedelta(days=1), page_token=token
+    )
+    other_partner = await service.client("JWSR").replies.statement(
+        business_date=day, page_token=token
+    )
 
     for reply in (tampered, other_day, other_partner):
         assert (reply.status, reply.code) == (400, "SCHEMA_INVALID")
@@ -160,7 +166,9 @@ async def test_page_size_is_bounded(service):
 
 async def test_statement_of_another_partner_is_separate(service):
     _, _, ack = await pay(service, service.client("JWSA"), "9.00")
-    other = (await service.client("XMLA").statement(business_date=ack.business_date)).message
+    other = (
+        await service.client("XMLA").replies.statement(business_date=ack.business_date)
+    ).message
     assert (other.count, other.checksum) == (0, ZERO)
 
 

@@ -67,7 +67,7 @@ async def test_internal_bill_bodies_refused_or_read_back(service, data: st.DataO
         return
     await service.register("100000001")  # the person, should the body have named another
     for partner_id in ("JWSA", "XMLA"):
-        reply = await service.client(partner_id).inquire_bills(
+        reply = await service.client(partner_id).replies.inquire_bills(
             channel="APP", bill_number=answer["billNumber"]
         )
         assert reply.status == 200, reply.body

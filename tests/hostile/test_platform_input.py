@@ -49,7 +49,7 @@ async def reads_back(service: Any, id_number: str, bill_number: str) -> None:
     """The person's inquiry lists the bill, in JSON (jws) and XML (xmldsig)."""
     for partner_id in ("JWSA", "XMLA"):
         client = service.client(partner_id)
-        reply = await client.inquire_bills(channel="APP", id_number=id_number)
+        reply = await client.replies.inquire_bills(channel="APP", id_number=id_number)
         assert reply.status == 200, reply.body
         assert [bill.bill_number for bill in reply.message.bills] == [bill_number]
 

@@ -1,0 +1,1 @@
+../../../bank_adapter/__init__.py
