@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bank_adapter.core.messages import OPERATIONS
 from bank_adapter.services import activation, billing, payments, statement
-from bank_adapter.web import internal, ops
+from bank_adapter.web import home, internal, ops, server_header
 from bank_adapter.web.middleware import request_context
 from bank_adapter.web.partner_api import Route, Service, handler
 from bank_adapter.web.runtime import RUNTIME, Runtime
@@ -47,6 +47,8 @@ def build_app(rt: Runtime) -> web.Application:
         app.router.add_route("*", path, handler(route))
     internal.add_routes(app, sandbox=rt.settings.sandbox)
     ops.add_routes(app)
+    home.add_routes(app, sandbox=rt.settings.sandbox)
+    server_header.install(app)
     app.cleanup_ctx.append(_housekeeping)
     app.on_cleanup.append(_close_store)
     return app
