@@ -17,7 +17,6 @@ import json
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ import pytest
 
 from bank_adapter.clock import riyadh_date
 from tests.pg import free_port
-from tests.serving import READY_WITHIN_S, REPO, clean_environ, http_status
+from tests.serving import READY_WITHIN_S, REPO, clean_environ, healthy_within, http_status
 
 
 @dataclass
@@ -94,16 +93,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 
 def wait_until_healthy(sandbox: Sandbox) -> None:
-    deadline = time.monotonic() + READY_WITHIN_S * 2  # it seeds the database first
-    while time.monotonic() < deadline:
-        assert sandbox.process.poll() is None, (sandbox.root / "stderr").read_text()
-        try:
-            if http_status(sandbox.url + "/healthz") == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"no /healthz within the time: {(sandbox.root / 'stderr').read_text()}")
+    # Twice a server's time: the script migrates and seeds the database first.
+    if not healthy_within(sandbox.process, sandbox.url, READY_WITHIN_S * 2):
+        raise AssertionError(f"no /healthz: {(sandbox.root / 'stderr').read_text()}")
 
 
 def test_the_banner_says_where_what_and_how_to_stop(sandbox):
