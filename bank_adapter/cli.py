@@ -1,7 +1,9 @@
 """The `bank-adapter` command. Every subcommand explains itself with --help.
 
-Settings come from BANK_ADAPTER_* environment variables (see README, "Settings").
-Reports go to stdout, logs to stderr, so output can be piped.
+Settings come from BANK_ADAPTER_* environment variables (see README, "Settings"), and
+for every command but `serve` also from the sandbox's `var/sandbox.toml` when present
+(`command_settings`). Reports go to stdout, logs to stderr, so output can be piped.
+A mistake ends the command with one line on stderr and an exit code of `exits`.
 """
 
 from __future__ import annotations
@@ -12,46 +14,86 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
+from alembic.util import CommandError
 
-from bank_adapter import diagnose_cli
+from bank_adapter import __version__, command_settings, diagnose_cli
 from bank_adapter import logging as adapter_logging
 from bank_adapter.clock import system_clock
 from bank_adapter.conformance import cli as conformance_cli
-from bank_adapter.core.keys import KeyFormatError, generate, private_pem, public_pem
+from bank_adapter.core.keys import generate, private_pem, public_pem
 from bank_adapter.core.money import from_halalas
-from bank_adapter.partners import PartnerConfigError, load_partners
+from bank_adapter.exits import (
+    EXIT_FAILED,
+    EXIT_OK,
+    OperatorError,
+    cannot_listen,
+    database_errors,
+    explain,
+)
+from bank_adapter.partners import load_partners
 from bank_adapter.reconcile import cli as reconcile_cli
 from bank_adapter.settings import Settings, SettingsError
 from bank_adapter.store import migrate
 from bank_adapter.store.repository import Store
 from bank_adapter.web.tls import server_context
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+T = TypeVar("T")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    adapter_logging.configure(level=os.environ.get("BANK_ADAPTER_LOG_LEVEL", "INFO"))
+    args = _parser().parse_args(argv)
     try:
+        adapter_logging.configure(level=_log_level(args))
+        if args.run is not _serve:
+            _read_sandbox_file()
         result: int = args.run(args)
-    except (SettingsError, PartnerConfigError, KeyFormatError) as exc:
-        print(f"bank-adapter: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except (Exception, KeyboardInterrupt) as exc:
+        if args.debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        line, code = explain(exc)
+        print(f"bank-adapter: {line}", file=sys.stderr)
+        return code
     return result
+
+
+def _read_sandbox_file() -> None:
+    """The sandbox file's settings, under the environment's own (see `command_settings`)."""
+    defaults = command_settings.sandbox_defaults(os.environ)
+    if defaults:
+        path = command_settings.sandbox_file(os.environ)
+        adapter_logging.get_logger("bank_adapter.cli").debug("sandbox_settings", file=str(path))
+    for name, value in defaults.items():
+        os.environ.setdefault(name, value)
+
+
+def _log_level(args: argparse.Namespace) -> str:
+    """BANK_ADAPTER_LOG_LEVEL (default INFO), one step down per -v and up per -q."""
+    configured = (os.environ.get("BANK_ADAPTER_LOG_LEVEL") or "INFO").upper()
+    if configured not in LOG_LEVELS:
+        raise SettingsError(
+            f"BANK_ADAPTER_LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}, got {configured!r}"
+        )
+    step = LOG_LEVELS.index(configured) + args.quiet - args.verbose
+    return LOG_LEVELS[min(max(step, 0), len(LOG_LEVELS) - 1)]
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bank-adapter",
         description="The signed partner API between banks and the e-government platform. "
-        "Settings come from BANK_ADAPTER_* environment variables.",
+        "Settings come from BANK_ADAPTER_* environment variables. Exit codes: 0 done, "
+        "1 the command found a problem (reconcile breaks, a demo step), 2 usage or "
+        "configuration, 3 database unavailable, 4 cannot listen, 70 unexpected error.",
     )
+    parser.add_argument("--version", action="version", version=f"bank-adapter {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     serve = commands.add_parser(
@@ -63,23 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
-    db = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
-    db_commands = db.add_subparsers(title="db commands", required=True, metavar="ACTION")
-    upgrade = db_commands.add_parser(
-        "upgrade",
-        help="apply schema migrations",
-        description="Apply every pending schema migration to BANK_ADAPTER_DATABASE_URL. "
-        "Safe to run again; `serve` does it at start-up too.",
-    )
-    upgrade.set_defaults(run=_db_upgrade)
-    purge = db_commands.add_parser(
-        "purge",
-        help="forget old message ids",
-        description="Delete stored answers (seen MessageIds) older than the retention "
-        "window (BANK_ADAPTER_MESSAGE_RETENTION_DAYS, at least and by default 7 days).",
-    )
-    purge.set_defaults(run=_db_purge)
-
+    _add_db_commands(commands)
     keys = commands.add_parser("keys", help="key pairs", description="Key pair tools.")
     keys_commands = keys.add_subparsers(title="keys commands", required=True, metavar="ACTION")
     gen = keys_commands.add_parser(
@@ -100,7 +126,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=["EC-P256", "RSA", "Ed25519"],
         help="EC-P256 (recommended, fast), RSA (3072 bits) or Ed25519 (http-sig and jws only)",
     )
-    gen.add_argument("--dir", type=Path, default=Path("."), help="output directory (default: .)")
+    gen.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("var") / "keys",
+        help="output directory (default: var/keys, which git ignores)",
+    )
     gen.set_defaults(run=_keys_generate)
 
     partners = commands.add_parser("partners", help="partner files", description="Partner files.")
@@ -144,7 +175,10 @@ def _parser() -> argparse.ArgumentParser:
         "Exit 0 when every step behaved as expected.",
     )
     demo.add_argument(
-        "--url", default="http://127.0.0.1:8080", help="service URL (default: the local sandbox)"
+        "--url",
+        default=None,
+        help="service URL (default: http://BANK_ADAPTER_HOST:BANK_ADAPTER_PORT, as the "
+        "sandbox serves; 127.0.0.1:8080 when unset)",
     )
     demo.add_argument(
         "--admin-token", default=None, help="internal API token (default: BANK_ADAPTER_ADMIN_TOKEN)"
@@ -152,19 +186,89 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--partners-dir",
         type=Path,
-        default=Path("partners"),
-        help="sandbox partner files and test keys",
+        default=None,
+        help="sandbox partner files and test keys (default: BANK_ADAPTER_PARTNERS_DIR or "
+        "./partners)",
     )
     demo.set_defaults(run=_demo)
 
     reconcile_cli.add_commands(commands)  # reconcile, statement
     diagnose_cli.add_commands(commands)
     conformance_cli.add_commands(commands)  # conformance serve, conformance report
+    _add_common_options(parser, top=True)
     return parser
 
 
+def _add_common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """-v, -q and --debug on the command and on every subcommand, either side of it.
+
+    On subcommands they default to nothing (SUPPRESS), or they would reset a value
+    given before the subcommand's name."""
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=default(0), help="log more (-v: debug)"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="count", default=default(0), help="log less (-q: warnings only)"
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="on an error, print the traceback before the one-line explanation",
+    )
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subcommand in action.choices.values():
+                _add_common_options(subcommand, top=False)
+
+
+def _add_db_commands(commands: reconcile_cli.Subcommands[argparse.ArgumentParser]) -> None:
+    db = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
+    db_commands = db.add_subparsers(title="db commands", required=True, metavar="ACTION")
+    upgrade = db_commands.add_parser(
+        "upgrade",
+        help="apply schema migrations",
+        description="Apply every pending schema migration to BANK_ADAPTER_DATABASE_URL. "
+        "Safe to run again; `serve` does it at start-up too.",
+    )
+    upgrade.set_defaults(run=_db_upgrade)
+    current = db_commands.add_parser(
+        "current",
+        help="show the schema revision",
+        description="Print the schema revision of BANK_ADAPTER_DATABASE_URL and the "
+        "revision this version of bank-adapter expects (head). Exit 0 when they agree, "
+        "1 when the database is behind (run `bank-adapter db upgrade`), empty or ahead "
+        "(a newer bank-adapter migrated it).",
+    )
+    current.set_defaults(run=_db_current)
+    downgrade = db_commands.add_parser(
+        "downgrade",
+        help="undo schema migrations",
+        description="Undo schema migrations of BANK_ADAPTER_DATABASE_URL down to REVISION, "
+        "to go back to an older bank-adapter: first stop every instance and take a backup "
+        "(tables or columns the undone migrations added are dropped, with their data).",
+    )
+    downgrade.add_argument(
+        "revision",
+        metavar="REVISION",
+        help="the revision to go back to (as `db current` prints it), or -1 for one step",
+    )
+    downgrade.set_defaults(run=_db_downgrade)
+    purge = db_commands.add_parser(
+        "purge",
+        help="forget old message ids",
+        description="Delete stored answers (seen MessageIds) older than the retention "
+        "window (BANK_ADAPTER_MESSAGE_RETENTION_DAYS, at least and by default 7 days).",
+    )
+    purge.set_defaults(run=_db_purge)
+
+
 def _settings() -> Settings:
-    return Settings.from_env(os.environ)
+    return command_settings.load(os.environ)
 
 
 def _serve(_args: argparse.Namespace) -> int:
@@ -181,35 +285,84 @@ async def _run_server(app: web.Application, settings: Settings) -> None:
     from bank_adapter.web.runtime import RUNTIME
 
     log = adapter_logging.get_logger("bank_adapter.serve")
-    await migrate.upgrade(app[RUNTIME].store.engine)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
+    try:
+        with database_errors(settings.database_url):
+            await migrate.upgrade(app[RUNTIME].store.engine)
+        await _listen(runner, settings)
+        log.info("serving", host=settings.host, port=settings.port, sandbox=settings.sandbox,
+                 partners=sorted(app[RUNTIME].partners))  # fmt: skip
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()
+
+
+async def _listen(runner: web.AppRunner, settings: Settings) -> None:
     site = web.TCPSite(runner, settings.host, settings.port, ssl_context=server_context(settings))
-    await site.start()
-    log.info("serving", host=settings.host, port=settings.port, sandbox=settings.sandbox,
-             partners=sorted(app[RUNTIME].partners))  # fmt: skip
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    log.info("stopping")
-    await runner.cleanup()
+    try:
+        await site.start()
+    except OSError as exc:
+        raise cannot_listen(exc, settings.host, settings.port) from exc
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
     settings = _settings()
 
-    async def run() -> str | None:
+    async def run(store: Store) -> str | None:
+        await migrate.upgrade(store.engine)
+        return await migrate.current_revision(store.engine)
+
+    print(f"database at revision {_with_store(settings, run)}")
+    return EXIT_OK
+
+
+def _db_current(_args: argparse.Namespace) -> int:
+    settings = _settings()
+
+    async def run(store: Store) -> str | None:
+        return await migrate.current_revision(store.engine)
+
+    current, head = _with_store(settings, run), migrate.head_revision()
+    advice = "" if current == head else "; run `bank-adapter db upgrade` (or the newer version)"
+    print(f"database at revision {current or 'none (empty)'}, head {head}{advice}")
+    return EXIT_OK if current == head else EXIT_FAILED
+
+
+def _db_downgrade(args: argparse.Namespace) -> int:
+    settings = _settings()
+
+    async def run(store: Store) -> str | None:
+        if await migrate.current_revision(store.engine) is None:
+            raise OperatorError("the database has no schema: nothing to downgrade")
+        try:
+            await migrate.downgrade(store.engine, args.revision)
+        except CommandError as exc:
+            raise OperatorError(f"{exc}; `bank-adapter db current` shows the revision") from exc
+        return await migrate.current_revision(store.engine)
+
+    print(f"database at revision {_with_store(settings, run) or 'none (empty)'}")
+    return EXIT_OK
+
+
+def _with_store(settings: Settings, job: Callable[[Store], Awaitable[T]]) -> T:
+    """Run `job` on a store of the settings' database, closed afterwards; a database
+    that cannot be reached or opened becomes DatabaseUnavailable."""
+
+    async def run() -> T:
         store = Store.open(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s)
         try:
-            await migrate.upgrade(store.engine)
-            return await migrate.current_revision(store.engine)
+            return await job(store)
         finally:
             await store.close()
 
-    print(f"database at revision {asyncio.run(run())}")
-    return EXIT_OK
+    with database_errors(settings.database_url):
+        return asyncio.run(run())
 
 
 def _kid(value: str) -> str:
@@ -223,17 +376,13 @@ def _db_purge(_args: argparse.Namespace) -> int:
     settings = _settings()
     cutoff = system_clock() - timedelta(days=settings.message_retention_days)
 
-    async def run() -> int:
-        store = Store.open(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s)
-        try:
-            if await migrate.current_revision(store.engine) is None:
-                raise SettingsError("the database has no schema yet: run `bank-adapter db upgrade`")
-            async with store.write() as tx:
-                return await tx.purge_answers(cutoff)
-        finally:
-            await store.close()
+    async def run(store: Store) -> int:
+        if await migrate.current_revision(store.engine) is None:
+            raise OperatorError("the database has no schema yet: run `bank-adapter db upgrade`")
+        async with store.write() as tx:
+            return await tx.purge_answers(cutoff)
 
-    print(f"purged {asyncio.run(run())} stored answers older than {cutoff.isoformat()}")
+    print(f"purged {_with_store(settings, run)} stored answers older than {cutoff.isoformat()}")
     return EXIT_OK
 
 
@@ -243,11 +392,9 @@ def _keys_generate(args: argparse.Namespace) -> int:
     private_path = directory / f"{args.kid}.key.pem"
     public_path = directory / f"{args.kid}.pem"
     if private_path.exists() or public_path.exists():
-        print(
-            f"bank-adapter: {private_path} or {public_path} exists; not overwriting",
-            file=sys.stderr,
+        raise OperatorError(
+            f"{private_path} or {public_path} exists; not overwriting (choose another --kid)"
         )
-        return EXIT_USAGE
     key = generate(args.kind)
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
@@ -259,8 +406,9 @@ def _keys_generate(args: argparse.Namespace) -> int:
 
 
 def _partners_check(args: argparse.Namespace) -> int:
-    directory = args.directory or _settings().partners_dir
-    partners = load_partners(directory, sandbox=args.sandbox or _settings().sandbox)
+    settings = Settings.from_env(os.environ)
+    directory = args.directory or settings.partners_dir
+    partners = load_partners(directory, sandbox=args.sandbox or settings.sandbox)
     for partner in partners.values():
         keys = ", ".join(
             f"{key.kid}{' until ' + key.not_after.isoformat() if key.not_after else ''}"
@@ -281,15 +429,11 @@ def _sandbox_seed(_args: argparse.Namespace) -> int:
 
     settings = _settings()
 
-    async def run() -> list[sandbox.DemoAccount]:
-        store = Store.open(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s)
-        try:
-            await migrate.upgrade(store.engine)
-            return await sandbox.seed(store, system_clock())
-        finally:
-            await store.close()
+    async def run(store: Store) -> list[sandbox.DemoAccount]:
+        await migrate.upgrade(store.engine)
+        return await sandbox.seed(store, system_clock())
 
-    for demo in asyncio.run(run()):
+    for demo in _with_store(settings, run):
         print(f"{demo.account.id_number}  {demo.account.mobile}  {demo.note}")
     for bill in sandbox.DEMO_BILLS:
         amount = from_halalas(bill.amount_halalas)
@@ -300,13 +444,24 @@ def _sandbox_seed(_args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bank_adapter.demo import run_demo
 
-    token = args.admin_token or os.environ.get("BANK_ADAPTER_ADMIN_TOKEN")
+    settings = Settings.from_env(os.environ)
+    token = args.admin_token or settings.admin_token
     if not token:
-        print(
-            "bank-adapter: --admin-token or BANK_ADAPTER_ADMIN_TOKEN is required", file=sys.stderr
+        raise OperatorError(
+            "--admin-token or BANK_ADAPTER_ADMIN_TOKEN is required (the sandbox's is "
+            "sandbox-admin-token)"
         )
-        return EXIT_USAGE
-    return EXIT_OK if asyncio.run(run_demo(args.url, token, args.partners_dir)) else EXIT_FAIL
+    url = args.url or _local_url(settings)
+    partners_dir = args.partners_dir or settings.partners_dir
+    return EXIT_OK if asyncio.run(run_demo(url, token, partners_dir)) else EXIT_FAILED
+
+
+def _local_url(settings: Settings) -> str:
+    """Where `serve` with these settings answers, seen from this machine."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host  # noqa: S104
+    host = "[::1]" if host == "::" else f"[{host}]" if ":" in host else host
+    scheme = "https" if settings.tls_cert_file is not None else "http"
+    return f"{scheme}://{host}:{settings.port}"
 
 
 if __name__ == "__main__":

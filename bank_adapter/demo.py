@@ -28,6 +28,7 @@ from bank_adapter.client import (
 from bank_adapter.core.keys import SigningKey, generate
 from bank_adapter.core.messages import ActivationRequest
 from bank_adapter.domain.ids import luhn_complete, mask_id
+from bank_adapter.exits import OperatorError
 from bank_adapter.sandbox import partner_config
 
 Step = Callable[[], Awaitable[str]]
@@ -232,9 +233,11 @@ async def run_demo(url: str, token: str, partners_dir: Path) -> bool:
         try:
             demo.keys = await fetch_adapter_keys(demo.url, http)
         except aiohttp.ClientError as exc:
-            print(f"demo: cannot fetch the adapter's keys from {demo.url}/v1/keys: {exc}")
-            print("demo: is the sandbox running? (scripts/sandbox)")
-            return False
+            raise OperatorError(
+                f"cannot fetch the adapter's keys from {demo.url}/v1/keys ({exc}); is the "
+                "sandbox running (scripts/sandbox)? Point --url, or BANK_ADAPTER_HOST and "
+                "BANK_ADAPTER_PORT, at it"
+            ) from exc
         steps: list[Step] = [
             lambda: demo.otp_activation("RJHI", "APP"),
             lambda: demo.otp_activation("NCBK", "WEB"),

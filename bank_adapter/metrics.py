@@ -1,10 +1,27 @@
-"""Prometheus metrics, in a registry of the app's own (no process-global state)."""
+"""Prometheus metrics, in a registry of the app's own (no process-global state).
+
+What operators alert on (deploy/prometheus/alerts.yml) and watch (deploy/grafana/):
+requests by outcome and their latency, signature failures by partner and reason, money
+posted and reversed (count, and amount in halalas: integers, exact, summed as counters),
+OTPs sent, the store's batch sizes and commit latency, database errors, readiness, and
+the process itself (CPU, memory, open files). Label values are partner ids, operation
+names and contract codes: a small, fixed set, never an ID number or a reference.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
 
 class Metrics:
@@ -33,6 +50,73 @@ class Metrics:
         self._latency: dict[str, Histogram] = {}
         self.ready = Gauge(
             "bank_adapter_ready", "1 when the database answers, else 0.", registry=self.registry
+        )
+        self._define_money()
+        self._define_security()
+        self._define_store()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+
+    def _define_security(self) -> None:
+        self.signature_failures = Counter(
+            "bank_adapter_signature_failures",
+            "Requests refused for their signature, by partner and reason (the contract "
+            "code: SIGNATURE_MISSING, SIGNATURE_INVALID, UNKNOWN_KEY, ALGORITHM_NOT_ALLOWED).",
+            ["partner", "reason"],
+            registry=self.registry,
+        )
+        self.otps_sent = Counter(
+            "bank_adapter_otps_sent",
+            "One-time passwords sent to a customer's mobile, by partner.",
+            ["partner"],
+            registry=self.registry,
+        )
+
+    def _define_money(self) -> None:
+        self.payments_posted = Counter(
+            "bank_adapter_payments_posted",
+            "Payments posted (first time only, not replays), by partner.",
+            ["partner"],
+            registry=self.registry,
+        )
+        self.payments_posted_halalas = Counter(
+            "bank_adapter_payments_posted_halalas",
+            "Amount of the payments posted, in halalas (1/100 SAR), by partner.",
+            ["partner"],
+            registry=self.registry,
+        )
+        self.payments_reversed = Counter(
+            "bank_adapter_payments_reversed",
+            "Payments reversed (first time only, not replays), by partner.",
+            ["partner"],
+            registry=self.registry,
+        )
+        self.payments_reversed_halalas = Counter(
+            "bank_adapter_payments_reversed_halalas",
+            "Amount of the payments reversed, in halalas (1/100 SAR), by partner.",
+            ["partner"],
+            registry=self.registry,
+        )
+
+    def _define_store(self) -> None:
+        self.store_batch_size = Histogram(
+            "bank_adapter_store_batch_size",
+            "Transactions committed together in one database commit.",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.store_commit_seconds = Histogram(
+            "bank_adapter_store_commit_seconds",
+            "Time one database commit takes (the durable write every 2xx waits for).",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.database_errors = Counter(
+            "bank_adapter_database_errors",
+            "Database operations that failed (unreachable, lock timeout, ...), by error "
+            "class; each request they hit was answered 503 SERVICE_UNAVAILABLE.",
+            ["error"],
+            registry=self.registry,
         )
 
     def observe_request(self, partner: str, operation: str, code: str, seconds: float) -> None:

@@ -65,10 +65,15 @@ def load_partners(directory: Path, *, sandbox: bool) -> dict[str, Partner]:
     A file marked `sandbox = true` (its keys are public test keys) is refused unless the
     service runs in sandbox mode, so test keys can never sign real traffic.
     """
-    if not directory.is_dir():
-        raise PartnerConfigError(f"{directory}: partners directory does not exist")
+    try:
+        paths = sorted(path for path in directory.iterdir() if path.suffix == ".toml")
+    except OSError as exc:
+        raise PartnerConfigError(
+            f"{directory}: cannot read the partners directory ({exc.strerror}); "
+            "BANK_ADAPTER_PARTNERS_DIR names it (one <ID>.toml per bank)"
+        ) from exc
     partners: dict[str, Partner] = {}
-    for path in sorted(directory.glob("*.toml")):
+    for path in paths:
         partner = load_partner(path, sandbox=sandbox)
         partners[partner.id] = partner
     return partners
@@ -81,7 +86,12 @@ def load_partner(path: Path, *, sandbox: bool) -> Partner:
         raise PartnerConfigError(f"{path}: cannot read: {exc}") from exc
     reader = _Reader(path, data)
     if reader.boolean("sandbox", False) and not sandbox:
-        raise reader.fail("sandbox", "a sandbox partner (test keys) outside sandbox mode")
+        raise reader.fail(
+            "sandbox",
+            "a sandbox partner (test keys) outside sandbox mode; to try the sandbox, set "
+            "BANK_ADAPTER_SANDBOX=1 (scripts/sandbox does, and leaves var/sandbox.toml for "
+            "the other commands); in production, remove this file from the partners directory",
+        )
     return reader.partner()
 
 

@@ -43,6 +43,19 @@ def http_status(url: str) -> int:
         return status
 
 
+def healthy_within(process: subprocess.Popen[bytes], url: str, seconds: float) -> bool:
+    """True once `url`/healthz answers 200; False if `process` exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if http_status(url + "/healthz") == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 @dataclass
 class ServeProcess:
     """One `bank-adapter serve` on `workdir`; restartable (each start logs to a new file).
@@ -103,17 +116,11 @@ class ServeProcess:
 
     def wait_until_healthy(self) -> None:
         assert self.process is not None
-        deadline = time.monotonic() + READY_WITHIN_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.process = None
-                raise AssertionError(f"{self.name} exited early:\n{self.stderr()}")
-            try:
-                if http_status(self.url + "/healthz") == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
+        if healthy_within(self.process, self.url, READY_WITHIN_S):
+            return
+        if self.process.poll() is not None:
+            self.process = None
+            raise AssertionError(f"{self.name} exited early:\n{self.stderr()}")
         self.stop()
         raise AssertionError(f"{self.name}: /healthz not 200 within {READY_WITHIN_S} s")
 

@@ -293,8 +293,11 @@ def test_load_partners_stops_at_the_first_unusable_file(tmp_path, key_dir):
 
 
 def test_load_partners_needs_an_existing_directory(tmp_path):
-    with pytest.raises(PartnerConfigError, match="does not exist"):
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(PartnerConfigError, match=r"\(No such file or directory\); BANK_ADAPTER_"):
         load_partners(tmp_path / "missing", sandbox=False)
+    with pytest.raises(PartnerConfigError, match=r"a-file: cannot read the partners directory"):
+        load_partners(tmp_path / "a-file", sandbox=False)
 
 
 def test_the_policy_is_frozen(tmp_path, key_dir):

@@ -2,8 +2,11 @@
 
 Exit codes of `reconcile`: 0 the day matches, 1 it has breaks (the report says which),
 2 nothing was reconciled: bad input (the settlement file, the partner, the date), a job
-that cannot run (no database, no output directory) or one that failed midway. Nothing
-is written on 2 (outputs appear only when complete), and the database is only ever read.
+that cannot run (no database file, no output directory) or one that failed midway; 3 the
+database cannot be reached. Nothing is written on 2 or 3 (outputs appear only when
+complete), and the database is only ever read. A day not final yet (the partner's
+cut-off has not passed) is reconciled all the same, with a warning: payments may still
+be posted or reversed on it.
 """
 
 from __future__ import annotations
@@ -14,23 +17,28 @@ import json
 import os
 import re
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Final
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bank_adapter import command_settings
 from bank_adapter.clock import system_clock
 from bank_adapter.core.messages import DATE_PATTERN
 from bank_adapter.core.money import format_amount, from_halalas
 from bank_adapter.domain.payments import day_is_final
 from bank_adapter.domain.statement import DayFigures
+from bank_adapter.exits import database_errors
 from bank_adapter.logging import get_logger
 from bank_adapter.partners import Partner, load_partners
 from bank_adapter.reconcile.matching import Outcome, OutOfOrder
 from bank_adapter.reconcile.runner import Job, run_job
-from bank_adapter.reconcile.settlement import HEADER, BadSettlement
+from bank_adapter.reconcile.settlement import HEADER, MAX_SHOWN, BadSettlement
 from bank_adapter.settings import Settings
+from bank_adapter.store import migrate
 from bank_adapter.store.engine import async_url
 from bank_adapter.store.repository import Store
 
@@ -66,11 +74,15 @@ The file: UTF-8 CSV (a leading byte order mark is skipped), header exactly
   {",".join(HEADER)}
 amounts with two decimals, paid_at RFC 3339 with offset, status POSTED or REVERSED.
 
-The report is JSON on stdout (or --out); logs go to stderr, and a progress bar
-too when stderr is a terminal. Large days stream: memory does not grow with the file.
+The report is JSON on stdout (or --out), with "final": false when the day is not
+final yet (the bank's cut-off has not passed: payments may still be posted or
+reversed on it; a warning says so on stderr). Logs go to stderr, and a progress bar
+too when stderr is a terminal. Large days stream: memory does not grow with the
+file. The database is only read.
 
-exit status: 0 the day matches, 1 breaks found, 2 bad input (every problem listed
-with its line and column, header = line 1) or the job cannot run; nothing is written.""",
+exit status: 0 the day matches, 1 breaks found, 2 bad input (the problems listed
+with their line and column, header = line 1: the first {MAX_SHOWN} and the count) or
+the job cannot run, 3 the database cannot be reached; nothing is written on 2 or 3.""",
     )
     _add_partner_and_date(reconcile)
     reconcile.add_argument(
@@ -118,20 +130,32 @@ def _business_date(text: str) -> date:
 
 
 def run_reconcile(args: argparse.Namespace) -> int:
-    job = Job(args.partner, args.date, args.bank_file, args.out, args.csv)
+    """Exit 1 promises a report of breaks: a failure nobody foresaw is left to the
+    command's own handling (exit 70), never returned as 1."""
     try:
-        settings, _partner = _checked(job.partner_id)
+        settings, partner = _checked(args.partner)
+        final = day_is_final(args.date, partner.cutoff, system_clock())
+        job = Job(args.partner, args.date, args.bank_file, final, args.out, args.csv)
         _check_paths(job)
+        if not final:
+            _warn_not_final(partner, args.date)
         outcome = asyncio.run(_reconcile(settings, job))
     except BadSettlement as exc:
-        return _fail(f"{job.bank_file}: {exc}")
+        return _fail(f"{args.bank_file}: {exc}")
     except (CannotRun, OSError, SQLAlchemyError, OutOfOrder) as exc:
         return _fail(str(exc))
-    except Exception:
-        # Exit 1 promises a report of breaks; a failure nobody foresaw must not look like one.
-        get_logger("bank_adapter.reconcile").exception("reconciliation failed")
-        return EXIT_BAD_INPUT
     return EXIT_OK if outcome.matched else EXIT_BREAKS
+
+
+def _warn_not_final(partner: Partner, day: date) -> None:
+    get_logger("bank_adapter.reconcile").warning(
+        "day_not_final",
+        partner=partner.id,
+        business_date=day.isoformat(),
+        detail=f"the cut-off ({partner.cutoff:%H:%M} Asia/Riyadh) that closes this day has "
+        "not passed: payments may still be posted or reversed; reconcile again once "
+        "`bank-adapter statement` says final",
+    )
 
 
 def _check_paths(job: Job) -> None:
@@ -144,11 +168,8 @@ def _check_paths(job: Job) -> None:
 
 
 async def _reconcile(settings: Settings, job: Job) -> Outcome:
-    store = Store.open(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s)
-    try:
+    async with _store(settings) as store:
         return await run_job(job, store, stdout=sys.stdout, stderr=sys.stderr)
-    finally:
-        await store.close()
 
 
 def run_statement(args: argparse.Namespace) -> int:
@@ -162,10 +183,23 @@ def run_statement(args: argparse.Namespace) -> int:
 
 
 async def _day_figures(settings: Settings, partner_id: str, day: date) -> DayFigures:
+    async with _store(settings) as store, store.read() as tx:
+        return await tx.day_figures(partner_id, day)
+
+
+@asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator[Store]:
+    """The adapter's database, once it answers (else DatabaseUnavailable, exit 3) and
+    holds the adapter's schema; read only from here on."""
     store = Store.open(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s)
     try:
-        async with store.read() as tx:
-            return await tx.day_figures(partner_id, day)
+        with database_errors(settings.database_url):
+            revision = await migrate.current_revision(store.engine)
+        if revision is None:
+            raise CannotRun(
+                "the database has no bank-adapter schema; check BANK_ADAPTER_DATABASE_URL"
+            )
+        yield store
     finally:
         await store.close()
 
@@ -183,7 +217,7 @@ def _statement(partner: Partner, day: date, figures: DayFigures) -> dict[str, ob
 
 def _checked(partner_id: str) -> tuple[Settings, Partner]:
     """The settings and the partner, once both are known good and the database is there."""
-    settings = Settings.from_env(os.environ)
+    settings = command_settings.load(os.environ)
     partner = load_partners(settings.partners_dir, sandbox=settings.sandbox).get(partner_id)
     if partner is None:
         raise CannotRun(f"unknown partner {partner_id!r} (not in {settings.partners_dir})")
@@ -193,10 +227,7 @@ def _checked(partner_id: str) -> tuple[Settings, Partner]:
 
 def _require_database(url: str) -> None:
     """Refuse an SQLite file that does not exist rather than create an empty one."""
-    try:
-        parsed = async_url(url)
-    except ValueError as exc:
-        raise CannotRun(f"BANK_ADAPTER_DATABASE_URL: {exc}") from None
+    parsed = async_url(url)  # checked by command_settings.load
     name = parsed.database or ":memory:"
     if parsed.get_backend_name() == "sqlite" and name != ":memory:" and not Path(name).is_file():
         raise CannotRun(f"no database at {name} (see BANK_ADAPTER_DATABASE_URL)")

@@ -7,7 +7,7 @@ its `breaks` array: memory holds one break at a time. The CSV is made from the s
 lines, so both formats say the same.
 
 The report:
-    {"partner", "businessDate", "bankFile", "matched",
+    {"partner", "businessDate", "final", "bankFile", "matched",   # final: cut-off passed
      "bank": {"count", "total", "checksum"}, "adapter": {...},   # statement figures
      "breakCounts": {CLASS: n, ...},                              # every class
      "breaks": [{"class", "bankPaymentRef", "field", "bankValue", "adapterValue",
@@ -79,10 +79,13 @@ def _adapter_side(row: LedgerRow) -> dict[str, Any]:
     }
 
 
-def report_head(partner_id: str, day: date, bank_file: str, outcome: Outcome) -> dict[str, Any]:
+def report_head(
+    partner_id: str, day: date, final: bool, bank_file: str, outcome: Outcome
+) -> dict[str, Any]:
     return {
         "partner": partner_id,
         "businessDate": day.isoformat(),
+        "final": final,
         "bankFile": bank_file,
         "matched": outcome.matched,
         "bank": _figures(outcome.bank),

@@ -57,6 +57,7 @@ class Job:
     partner_id: str
     day: date
     bank_file: Path
+    final: bool  # the day has closed: nothing can change its ledger any more
     out: Path | None = None  # None: stdout
     csv: Path | None = None
 
@@ -125,7 +126,7 @@ async def _look_up(
 
 
 def _write(job: Job, outcome: Outcome, breaks: Path, stdout: TextIO) -> None:
-    head = report_head(job.partner_id, job.day, str(job.bank_file), outcome)
+    head = report_head(job.partner_id, job.day, job.final, str(job.bank_file), outcome)
     if job.csv is not None:
         with breaks.open(encoding="utf-8") as lines, replacing(job.csv) as out:
             write_csv(out, lines)

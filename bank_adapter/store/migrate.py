@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -41,6 +41,10 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(_config(connection), revision)
 
 
+def _downgrade(connection: Connection, revision: str) -> None:
+    command.downgrade(_config(connection), revision)
+
+
 def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
@@ -52,6 +56,17 @@ def head_revision() -> str | None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    await _migrate(engine, _upgrade, revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Back to `revision` (an id, or "-1" for one step), under the same lock as upgrade."""
+    await _migrate(engine, _downgrade, revision)
+
+
+async def _migrate(
+    engine: AsyncEngine, step: Callable[[Connection, str], None], revision: str
+) -> None:
     async with _sqlite_migration_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # A long migration by another instance is waited for, not timed out.
@@ -59,7 +74,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
             await conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )
-        await conn.run_sync(_upgrade, revision)
+        await conn.run_sync(step, revision)
 
 
 @asynccontextmanager

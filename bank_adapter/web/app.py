@@ -14,7 +14,7 @@ from aiohttp import web
 from bank_adapter.core import messages as op
 from bank_adapter.services import activation, billing, payments, statement
 from bank_adapter.services.storage import StorageUnavailable
-from bank_adapter.web import diagnose, internal, ops
+from bank_adapter.web import diagnose, home, internal, ops, server_header
 from bank_adapter.web.middleware import request_context
 from bank_adapter.web.partner_api import Route, handler
 from bank_adapter.web.runtime import RUNTIME, Runtime
@@ -45,6 +45,8 @@ def build_app(rt: Runtime) -> web.Application:
     internal.add_routes(app, sandbox=rt.settings.sandbox)
     ops.add_routes(app)
     diagnose.add_routes(app)
+    home.add_routes(app, sandbox=rt.settings.sandbox)
+    server_header.install(app)
     app.cleanup_ctx.append(_housekeeping)
     app.on_cleanup.append(_close_store)
     return app

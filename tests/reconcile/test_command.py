@@ -45,6 +45,7 @@ class Days:
     clean_file: Path
     break_file: Path
     bad_file: Path
+    empty_file: Path
     expected: dict[str, int]
 
 
@@ -59,7 +60,9 @@ def days(tmp_path_factory, make_day) -> Days:
     ref, bill, _, paid_at, status = lines[BAD_LINE - 1].split(",")
     lines[BAD_LINE - 1] = ",".join((ref, bill, "12.5", paid_at, status))
     bad.write_text("".join(lines))
-    return Days(directory, database, clean, breaks, bad, summary["expectedBreaks"])
+    empty = directory / "empty.csv"
+    empty.write_text(lines[0])
+    return Days(directory, database, clean, breaks, bad, empty, summary["expectedBreaks"])
 
 
 def reconcile(day: str, bank_file: Path, *extra: str | Path, partner: str = "RJHI") -> list[str]:
@@ -72,6 +75,8 @@ def results(days: Days, run) -> dict[str, subprocess.CompletedProcess[str]]:
     d = days.directory
     jobs: dict[str, tuple[list[str], Path]] = {
         "clean": (reconcile(CLEAN_DAY, days.clean_file), days.database),
+        "clean quiet": (reconcile(CLEAN_DAY, days.clean_file, "-q"), days.database),
+        "not final": (reconcile(FUTURE_DAY, days.empty_file), days.database),
         "breaks": (reconcile(BREAK_DAY, days.break_file, "--csv", d / "out.csv"), days.database),
         "to file": (reconcile(BREAK_DAY, days.break_file, "--out", d / "out.json"), days.database),
         "bad file": (
@@ -137,6 +142,7 @@ def test_a_day_that_matches_exits_0_with_equal_figures(results, days):
     assert set(report["breakCounts"].values()) == {0}
     assert report["bank"] == report["adapter"] == bank_figures(days.clean_file)
     assert report["bank"]["count"] == 300
+    assert report["final"] is True
 
 
 def test_logs_go_to_stderr_and_no_progress_bar_without_a_terminal(results):
@@ -146,6 +152,27 @@ def test_logs_go_to_stderr_and_no_progress_bar_without_a_terminal(results):
     log = json.loads(line)
     assert (log["event"], log["matched"], log["bank_count"]) == ("reconciled", True, 300)
     assert "\r" not in stderr
+
+
+def test_quiet_leaves_only_warnings_and_errors_on_stderr(results):
+    result = results["clean quiet"]
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert report_of(result)["matched"] is True
+
+
+def test_a_day_not_final_yet_is_reconciled_with_a_warning_and_final_false(results):
+    result = results["not final"]
+    assert result.returncode == 0, result.stderr
+    warnings = [json.loads(line) for line in result.stderr.splitlines()]
+    warnings = [log for log in warnings if log["level"] == "warning"]
+
+    assert [log["event"] for log in warnings] == ["day_not_final"]
+    assert warnings[0]["business_date"] == FUTURE_DAY
+    assert "cut-off (23:00 Asia/Riyadh)" in warnings[0]["detail"]
+    assert "statement" in warnings[0]["detail"]
+    assert report_of(result)["final"] is False
 
 
 # --- a day with breaks ---------------------------------------------------------------
@@ -310,6 +337,11 @@ def test_reconcile_explains_itself(results):
         "DUPLICATE_AT_BANK",
         "BUSINESS_DATE_MISMATCH",
         "0 the day matches, 1 breaks found, 2 bad input",
+        "3 the database cannot be reached",
+        '"final": false',
+        "first 20",
+        "-q, --quiet",
+        "--debug",
     ]:
         assert expected in text
 

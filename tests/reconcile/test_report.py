@@ -70,7 +70,7 @@ def test_a_break_record_carries_both_sides():
 
 @pytest.mark.parametrize("breaks", [(), (AMOUNT,), (AMOUNT, MISSING, AMOUNT)])
 def test_the_streamed_report_is_one_json_document(breaks):
-    head = report_head("RJHI", DAY, "day.csv", outcome(len(breaks)))
+    head = report_head("RJHI", DAY, True, "day.csv", outcome(len(breaks)))
     out = io.StringIO()
 
     write_report(out, head, lines(*breaks))
