@@ -12,6 +12,8 @@ import structlog
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from bank_adapter.console import partner_refresh
+from bank_adapter.console import routes as console
 from bank_adapter.core.messages import OPERATIONS
 from bank_adapter.services import activation, billing, payments, statement
 from bank_adapter.web import internal, ops
@@ -47,7 +49,9 @@ def build_app(rt: Runtime) -> web.Application:
         app.router.add_route("*", path, handler(route))
     internal.add_routes(app, sandbox=rt.settings.sandbox)
     ops.add_routes(app)
+    console.add_routes(app)
     app.cleanup_ctx.append(_housekeeping)
+    app.cleanup_ctx.append(partner_refresh.keep_fresh)
     app.on_cleanup.append(_close_store)
     return app
 

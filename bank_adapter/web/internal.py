@@ -12,12 +12,13 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from bank_adapter.console import audit
 from bank_adapter.core import codec_json
 from bank_adapter.core.messages import BillStatus, ServiceCode
 from bank_adapter.core.money import Amount, to_halalas
 from bank_adapter.domain.activation import Account
 from bank_adapter.domain.bills import Bill, new_bill_number
-from bank_adapter.domain.ids import IdType, default_id_type, parse_id_number
+from bank_adapter.domain.ids import IdType, default_id_type, mask_id, parse_id_number
 from bank_adapter.domain.mobile import normalize_mobile
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.services.billing import SERVICE_NAMES, find_bill, wire_bill
@@ -126,6 +127,7 @@ async def put_account(request: web.Request) -> web.Response:
                 existing = await tx.account(id_number)
                 account = _account(data, id_number, mobile, existing)
                 stored = await tx.save_account(account, now)
+                await audit.record(tx, now, audit.account_action(existing), mask_id(id_number))
             return web.json_response(account_json(stored), status=200 if existing else 201)
         except DuplicateKey:
             continue
@@ -225,6 +227,7 @@ async def post_bill(request: web.Request) -> web.Response:
     )
     async with rt.store.write() as tx:
         await tx.add_bill(bill, now)
+        await audit.record(tx, now, "bill.issue", bill.bill_number, detail=audit.bill_detail(bill))
     return web.json_response(bill_json(bill, now), status=201)
 
 
@@ -247,6 +250,7 @@ async def cancel_bill(request: web.Request) -> web.Response:
             raise AdapterError(Code.BILL_ALREADY_PAID, "a paid bill cannot be cancelled")
         if bill.status is not BillStatus.CANCELLED:
             await tx.move_bill(bill.bill_number, bill.status, BillStatus.CANCELLED, now)
+            await audit.record(tx, now, "bill.cancel", bill.bill_number)
         cancelled = await find_bill(tx, bill.bill_number)
     return web.json_response(bill_json(cancelled, now))
 

@@ -155,7 +155,7 @@ def _partner(rt: Runtime, request: web.Request) -> Partner:
 
 
 def _admit(rt: Runtime, partner: Partner) -> None:
-    if partner.suspended:
+    if rt.partner_states.suspended(partner):
         raise AdapterError(Code.PARTNER_SUSPENDED, "this partner is suspended")
     if partner.rate_limit is not None:
         wait = rt.limiter.retry_after(partner.id, partner.rate_limit, time.monotonic())

@@ -13,6 +13,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bank_adapter.clock import Clock
+from bank_adapter.console.partner_state import PartnerStates
 from bank_adapter.core.httpsig import HttpSigProfile
 from bank_adapter.core.jws import JwsProfile
 from bank_adapter.core.keys import (
@@ -46,6 +47,7 @@ class Runtime:
     extra_public_keys: tuple[PublicKey, ...] = ()
     metrics: Metrics = field(default_factory=Metrics)
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    partner_states: PartnerStates = field(default_factory=PartnerStates)
 
     @property
     def page_token_key(self) -> bytes:

@@ -72,6 +72,7 @@ async def test_readyz_when_everything_is_there(service):
     assert json.loads(body) == {
         "ready": True,
         "checks": {"partners": True, "signing_key": True, "database": True},
+        "suspendedPartners": ["HSUS", "SUSP", "XSUS"],  # their partner files say so
     }
 
 
@@ -90,6 +91,7 @@ async def test_readyz_when_the_database_does_not_answer(service, tmp_path):
     assert json.loads(body) == {
         "ready": False,
         "checks": {"partners": True, "signing_key": True, "database": False},
+        "suspendedPartners": ["HSUS", "SUSP", "XSUS"],
     }
     # Liveness is not readiness: the process still serves.
     status, _, _ = await get(service, "/healthz")
