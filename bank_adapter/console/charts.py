@@ -89,7 +89,6 @@ def hourly_bars(series: Sequence[Series], *, title: str, rtl: bool = False) -> H
         viewBox=f"0 0 {WIDTH} {HEIGHT}",
         role="img",
         class_="chart",
-        xmlns="http://www.w3.org/2000/svg",
         aria_label=title,
     )
 

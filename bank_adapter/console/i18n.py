@@ -46,6 +46,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "not_found": ("There is no such page.", "لا توجد صفحة بهذا العنوان."),
     "back_home": ("Back to Today", "العودة إلى صفحة اليوم"),
     "form_invalid": ("The form could not be read.", "تعذّرت قراءة النموذج."),
+    "storage_unavailable": (
+        "The database does not answer. Nothing was changed; try again shortly.",
+        "قاعدة البيانات لا تستجيب. لم يتغير شيء؛ حاول مجددًا بعد قليل.",
+    ),
     "nothing_yet": ("Nothing yet.", "لا شيء حتى الآن."),
     "none": ("none", "لا يوجد"),
     "yes": ("yes", "نعم"),
@@ -224,7 +228,8 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "The bill is not in the database.",
         "الفاتورة غير موجودة في قاعدة البيانات.",
     ),
-    "id_number": ("ID number (masked)", "رقم الهوية (مُقنّع)"),
+    "id_number": ("Payer's ID number (masked)", "رقم هوية الدافع (مُقنّع)"),
+    "mobile": ("Payer's mobile (masked)", "جوال الدافع (مُقنّع)"),
     "service": ("Service", "الخدمة"),
     "evidence": ("Evidence: the bank's signed requests", "الأدلة: طلبات البنك الموقّعة"),
     "evidence_help": (

@@ -67,6 +67,7 @@ class PaymentRecord:
 class BillSummary:
     bill_number: str
     masked_id: str
+    masked_mobile: str | None  # the payer's registered mobile, when registered
     service_code: str
     description_en: str
     description_ar: str
@@ -137,12 +138,19 @@ async def payment(conn: AsyncConnection, payment_id: str) -> PaymentRecord | Non
 
 
 async def bill(conn: AsyncConnection, bill_number: str) -> BillSummary | None:
-    row = (await conn.execute(select(t.bills).where(t.bills.c.bill_number == bill_number))).first()
+    b, a = t.bills, t.accounts
+    query = (
+        select(b, a.c.mobile)
+        .select_from(b.outerjoin(a, a.c.id_number == b.c.id_number))
+        .where(b.c.bill_number == bill_number)
+    )
+    row = (await conn.execute(query)).first()
     if row is None:
         return None
     return BillSummary(
         row.bill_number,
         mask_id(row.id_number),
+        None if row.mobile is None else mask_mobile(row.mobile),
         row.service_code,
         row.description_en,
         row.description_ar,

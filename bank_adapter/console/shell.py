@@ -25,6 +25,7 @@ from urllib.parse import quote
 import structlog
 from aiohttp import web
 from multidict import MultiDictProxy
+from sqlalchemy.exc import SQLAlchemyError
 
 from bank_adapter.console import session as sessions
 from bank_adapter.console.html import Html
@@ -127,6 +128,9 @@ def page(handler: Page, error_page: ErrorPage, *, parse_form: bool = True) -> Ha
             response = await handler(request, view)
         except Problem as problem:
             response = error_page(view, problem)
+        except (SQLAlchemyError, OSError) as exc:
+            log.error("storage_unavailable", error=type(exc).__name__)
+            response = error_page(view, Problem(503, "storage_unavailable"))
         if SESSION_COOKIE not in response.cookies:  # a logout has cleared it
             set_session_cookie(request, response, state.key, current.touched(now))
         return harden(response)

@@ -142,6 +142,7 @@ def _bill(view: View, bill: reads.BillSummary) -> Html:
     facts = [
         (t("bill_number"), ltr(bill.bill_number)),
         (t("id_number"), ltr(bill.masked_id)),
+        (t("mobile"), ltr(bill.masked_mobile or "—")),
         (t("service"), [description, " ", ltr(bill.service_code, class_="muted code")]),
         (t("amount"), money(view, bill.amount_halalas)),
         (t("status"), ltr(bill.status)),
