@@ -92,17 +92,20 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def self_signed_certificate(key: ec.EllipticCurvePrivateKey) -> bytes:
+def self_signed_certificate(
+    key: ec.EllipticCurvePrivateKey, valid_until: datetime | None = None
+) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test bank signing")])
     now = datetime.now(UTC)
+    until = valid_until or now + timedelta(days=365)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
+        .not_valid_before(min(now, until) - timedelta(days=1))
+        .not_valid_after(until)
         .sign(key, hashes.SHA256())
     )
     return certificate.public_bytes(serialization.Encoding.PEM)

@@ -12,7 +12,7 @@ from typing import Final, NamedTuple
 
 from bank_adapter.console.html import Html, el
 
-WIDTH: Final = 760
+WIDTH: Final = 840
 HEIGHT: Final = 250
 AXIS: Final = 44  # room for the y-axis labels, at the start side
 END: Final = 10

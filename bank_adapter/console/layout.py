@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -128,11 +127,9 @@ def ltr(value: Node, *, class_: str = "code") -> Html:
 
 
 def money(view: View, halalas: int) -> Html:
-    return ltr(f"{format_amount(from_halalas(halalas))} {view.texts('sar')}", class_="num")
-
-
-def amount_text(value: Decimal | str) -> Html:
-    return ltr(str(value), class_="num")
+    """The amount isolated left to right, the currency in the page's direction."""
+    amount = ltr(format_amount(from_halalas(halalas)), class_="num")
+    return el("span", amount, " ", view.texts("sar"), class_="money")
 
 
 def moment(value: datetime | None) -> Html | str:

@@ -18,7 +18,6 @@ import re
 import secrets
 import shutil
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
@@ -229,9 +228,3 @@ def _run(data: dict[str, Any]) -> Run:
         error=data.get("error"),
         head=data.get("head"),
     )
-
-
-def iter_file(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as source:
-        while chunk := source.read(CHUNK):
-            yield chunk

@@ -15,6 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from playwright.async_api import BrowserContext, async_playwright
+from playwright.async_api import Page as BrowserPage
 
 from bank_adapter.domain.payments import business_date
 from bank_adapter.settings import Settings
@@ -167,3 +169,50 @@ async def pay_today(service: Service, partner_id: str = "JWSA", count: int = 4) 
 def now_of(service: Service) -> datetime:
     moment: datetime = service.runtime.clock()
     return moment
+
+
+# --- a real browser: Debian's chromium driven by Playwright ------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+LAPTOP = {"width": 1366, "height": 900}
+TABLET = {"width": 768, "height": 1024}
+WAIT_MS = 60_000  # every wait is for a condition; this only bounds a hung browser
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `scripts/setup --dev` installs Debian's chromium")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(tmp_path: Path, chromium: Path) -> AsyncIterator[BrowserContext]:
+    """A fresh headless chromium profile (the system's browser: Playwright downloads none)."""
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(chromium),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=LAPTOP,  # type: ignore[arg-type]
+            accept_downloads=True,
+        )
+        context.set_default_timeout(WAIT_MS)
+        context.set_default_navigation_timeout(WAIT_MS)
+        try:
+            yield context
+        finally:
+            await context.close()
+
+
+async def log_in(page: BrowserPage, url: str, operator: str = "Noura Operator") -> None:
+    await page.goto(url + "/console/login")
+    await page.fill("input[name=operator]", operator)
+    await page.fill("input[name=token]", ADMIN_TOKEN)
+    await page.click("form.login button[type=submit]")
+    await page.wait_for_url("**/console/today")

@@ -44,3 +44,22 @@ def row_of(html: str, first_cell: str, table: int | None = None) -> list[str]:
             if row and row[0] == first_cell:
                 return row
     raise AssertionError(f"no row starting {first_cell!r}")
+
+
+def text_of(html: str) -> str:
+    """The page's text, each element's apart, white space collapsed."""
+    parser = _Text()
+    parser.feed(html)
+    return " ".join("".join(parser.parts).split())
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.parts.append(" ")  # a boundary between elements reads as a space
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)

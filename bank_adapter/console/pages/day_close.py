@@ -256,35 +256,29 @@ def _run_figures(view: View, run: Run) -> Html:
     t = view.texts
     head = run.head or {}
     sides = [head.get("bank", {}), head.get("adapter", {})]
+    shown = {"count": "num", "total": "num", "checksum": "code wrap"}
     rows = [
-        [t(name)] + [ltr(str(side.get(name, "—")), class_="num code") for side in sides]
-        for name in ("count", "total", "checksum")
+        [t(name)] + [ltr(str(side.get(name, "—")), class_=kind) for side in sides]
+        for name, kind in shown.items()
     ]
     return table([t("figure"), t("bank_side"), t("adapter_side")], rows, empty="")
 
 
 def _break_counts(view: View, run: Run, chosen: str | None) -> Html:
-    counts = (run.head or {}).get("breakCounts", {})
+    counts: dict[str, int] = (run.head or {}).get("breakCounts", {})
     base = f"/console/reconcile/{run.id}"
+    every = (view.texts("all_breaks"), sum(counts.values()), base, chosen is None)
+    choices = [(ltr(kind), n, f"{base}?class={kind}", kind == chosen) for kind, n in counts.items()]
     cards = [
         el(
             "a",
-            el("span", ltr(kind), class_="label"),
+            el("span", label, class_="label"),
             el("span", str(n), class_="value"),
-            href=f"{base}?class={kind}",
-            class_="card" + (" chosen" if kind == chosen else "") + (" zero" if not n else ""),
+            href=href,
+            class_="card" + (" chosen" if selected else "") + (" zero" if not n else ""),
         )
-        for kind, n in counts.items()
+        for label, n, href, selected in [every, *choices]
     ]
-    cards.append(
-        el(
-            "a",
-            el("span", view.texts("all_breaks"), class_="label"),
-            el("span", str(sum(counts.values())), class_="value"),
-            href=base,
-            class_="card" + (" chosen" if chosen is None else ""),
-        )
-    )
     return el("div", cards, class_="cards breaks")
 
 
@@ -312,12 +306,16 @@ def _breaks_table(view: View, breaks: list[BreakLine]) -> Html:
     rows = [
         [
             ltr(line.kind),
-            ltr(line.bank_payment_ref),
+            ltr(line.bank_payment_ref, class_="code wrap"),
             ltr(line.field),
-            ltr(line.bank_value or "—"),
-            ltr(line.adapter_value or "—"),
+            ltr(line.bank_value or "—", class_="code wrap"),
+            ltr(line.adapter_value or "—", class_="code wrap"),
             ltr(line.bank_line or "—", class_="num"),
-            el("a", ltr(line.payment_id), href=f"/console/payments/{line.payment_id}")
+            el(
+                "a",
+                ltr(line.payment_id, class_="code wrap"),
+                href=f"/console/payments/{line.payment_id}",
+            )
             if line.payment_id
             else "—",
         ]

@@ -121,13 +121,28 @@ def _keys(view: View, keys: list[KeyExpiry]) -> Html:
             [
                 ltr(key.kid),
                 ltr(key.kind),
-                moment(key.not_after),
-                moment(key.certificate_not_after),
-                ltr(str(days), class_="num") if days is not None else t("no_expiry"),
-                badge(t(warning), "bad" if warning == "expired" else "warn") if warning else "",
+                [
+                    moment(key.expires) if key.expires is not None else t("no_expiry"),
+                    el(
+                        "div",
+                        t("certificate_until"),
+                        " ",
+                        moment(key.certificate_not_after),
+                        class_="muted small",
+                    )
+                    if key.certificate_not_after
+                    else None,
+                ],
+                [
+                    ltr(str(days), class_="num") if days is not None else "—",
+                    " ",
+                    badge(t(warning), "bad" if warning == "expired" else "warn")
+                    if warning
+                    else None,
+                ],
             ]
         )
-    headers = [t("kid"), t("key_kind"), t("not_after"), t("certificate_until"), t("days_left"), ""]
+    headers = [t("kid"), t("key_kind"), t("valid_until"), t("days_left")]
     return table(headers, rows, empty=t("no_keys"))
 
 
