@@ -22,8 +22,7 @@ async def audit_page(request: web.Request, view: View) -> web.StreamResponse:
     rows = [
         [
             moment(entry.at),
-            entry.actor,
-            ltr(entry.via),
+            [entry.actor, el("div", ltr(entry.via), class_="muted small")],
             ltr(entry.action),
             ltr(entry.subject),
             entry.reason or "—",
@@ -31,7 +30,7 @@ async def audit_page(request: web.Request, view: View) -> web.StreamResponse:
         ]
         for entry in entries
     ]
-    headers = [t("when"), t("who"), t("via"), t("action"), t("subject"), t("reason"), t("detail")]
+    headers = [t("when"), t("who"), t("action"), t("subject"), t("reason"), t("detail")]
     links = [el("a", t("latest"), href="/console/audit")]
     if len(entries) == audit.PAGE_SIZE:
         links.append(el("a", t("older"), href=f"/console/audit?before={entries[-1].id}"))

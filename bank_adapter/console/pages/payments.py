@@ -54,26 +54,30 @@ def _results(view: View, found: list[reads.PaymentRecord]) -> Html:
     t = view.texts
     rows = [
         [
-            el("a", ltr(p.payment_id), href=f"/console/payments/{p.payment_id}"),
-            ltr(p.partner_id),
-            ltr(p.bank_payment_ref),
+            el(
+                "a", ltr(p.payment_id, class_="code wrap"), href=f"/console/payments/{p.payment_id}"
+            ),
+            [
+                el("div", ltr(p.partner_id), class_="muted small"),
+                ltr(p.bank_payment_ref, class_="code wrap"),
+            ],
             ltr(p.bill_number),
             money(view, p.amount_halalas),
             _status(view, p.status),
-            ltr(p.business_date.isoformat(), class_="num"),
-            moment(p.recorded_at),
+            [
+                ltr(p.business_date.isoformat(), class_="num"),
+                el("div", t("recorded_at"), " ", moment(p.recorded_at), class_="muted small"),
+            ],
         ]
         for p in found
     ]
     headers = [
         t("payment_id"),
-        t("partner"),
-        t("bank_payment_ref"),
+        t("partner_and_ref"),
         t("bill_number"),
         t("amount"),
         t("status"),
         t("business_date"),
-        t("recorded_at"),
     ]
     return table(headers, rows, empty=t("no_payment_found"))
 
