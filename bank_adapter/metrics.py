@@ -10,6 +10,11 @@ names and contract codes: a small, fixed set, never an ID number or a reference.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Final
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -22,6 +27,9 @@ from prometheus_client import (
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+SIGNATURE_CODES: Final = frozenset(
+    {"SIGNATURE_MISSING", "SIGNATURE_INVALID", "UNKNOWN_KEY", "ALGORITHM_NOT_ALLOWED"}
+)
 
 
 class Metrics:
@@ -130,6 +138,35 @@ class Metrics:
             histogram = self._latency[operation] = self.latency.labels(operation)
         counter.inc()
         histogram.observe(seconds)
+        if code in SIGNATURE_CODES:
+            self.signature_failures.labels(partner, code).inc()
+
+    def batch_committed(
+        self,
+        units: int,
+        commit_seconds: float,
+        events: Sequence[tuple[str, datetime, Mapping[str, Any]]],
+    ) -> None:
+        """A committed batch: its size, its COMMIT's time, and the money it moved (its
+        events are exactly the first-time postings and reversals, never replays)."""
+        self.store_batch_size.observe(units)
+        self.store_commit_seconds.observe(commit_seconds)
+        for type_, _at, data in events:
+            if type_ == "PAYMENT_POSTED":
+                count, halalas = self.payments_posted, self.payments_posted_halalas
+            elif type_ == "PAYMENT_REVERSED":
+                count, halalas = self.payments_reversed, self.payments_reversed_halalas
+            else:
+                continue
+            partner = str(data["partnerId"])
+            count.labels(partner).inc()
+            halalas.labels(partner).inc(int(Decimal(str(data["amount"])) * 100))
+
+    def storage_failed(self, error: BaseException) -> None:
+        # The driver's own exception class (OperationalError, ConnectionRefusedError,
+        # LockNotAvailableError...): a small set, and what an operator searches for.
+        cause = error.__cause__ or error
+        self.database_errors.labels(type(cause).__name__).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

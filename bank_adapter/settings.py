@@ -70,6 +70,7 @@ class Settings:
     tls_client_ca_file: Path | None = None
     # Other adapter public keys to publish at /v1/keys during a rotation: kid -> PEM file.
     extra_public_keys: tuple[tuple[str, Path], ...] = ()
+    console_idle_timeout_s: int = 15 * 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -97,6 +98,7 @@ class Settings:
             tls_key_file=env.key_path("TLS_KEY"),
             tls_client_ca_file=env.key_path("TLS_CLIENT_CA"),
             extra_public_keys=env.key_files("EXTRA_PUBLIC_KEYS"),
+            console_idle_timeout_s=env.integer("CONSOLE_IDLE_MINUTES", 15, 1, 480) * 60,
         )
 
 

@@ -104,7 +104,7 @@ def cases(workdir: Path, busy_port: int) -> list[Case]:
              ("not an unencrypted private key PEM", "BANK_ADAPTER_SIGNING_KEY")),
         Case("signing key missing", ("serve",),
              env(workdir, BANK_ADAPTER_SIGNING_KEY=str(workdir / "none.pem")), 2,
-             ("BANK_ADAPTER_SIGNING_KEY: cannot read",)),
+             ("BANK_ADAPTER_SIGNING_KEY: cannot use",)),
         Case("TLS certificate not a certificate", ("serve",),
              env(workdir, BANK_ADAPTER_TLS_CERT=str(workdir / "junk.pem"),
                  BANK_ADAPTER_TLS_KEY=str(workdir / "junk.pem")), 2,

@@ -35,6 +35,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from bank_adapter.console import audit
 from bank_adapter.core import messages as wire
 from bank_adapter.core.codec_json import describe_error, schema_invalid
 from bank_adapter.core.messages import (
@@ -47,7 +48,13 @@ from bank_adapter.core.messages import (
 from bank_adapter.core.money import WIRE_CONTEXT, Amount, to_halalas
 from bank_adapter.domain.activation import Account
 from bank_adapter.domain.bills import Bill, new_bill_number
-from bank_adapter.domain.ids import IdType, default_id_type, id_number_or_none, parse_id_number
+from bank_adapter.domain.ids import (
+    IdType,
+    default_id_type,
+    id_number_or_none,
+    mask_id,
+    parse_id_number,
+)
 from bank_adapter.domain.mobile import normalize_mobile
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.services.billing import SERVICE_NAMES, find_bill, wire_bill
@@ -136,6 +143,7 @@ async def register_account(store: Store, data: AccountIn, now: datetime) -> tupl
             async with store.write() as tx:
                 existing = await tx.account(id_number)
                 stored = await tx.save_account(_account(data, id_number, mobile, existing), now)
+                await audit.record(tx, now, audit.account_action(existing), mask_id(id_number))
             return stored, existing is None
         except DuplicateKey:
             continue  # a concurrent first registration of the same ID: update it instead
@@ -180,6 +188,7 @@ async def issue_bill(store: Store, data: BillIn, now: datetime) -> tuple[Bill, w
     answer = wire_bill(bill, now)
     async with store.write() as tx:
         await tx.add_bill(bill, now)
+        await audit.record(tx, now, "bill.issue", bill.bill_number, detail=audit.bill_detail(bill))
     return bill, answer
 
 
@@ -211,6 +220,7 @@ async def cancel_bill(store: Store, bill_number: str, now: datetime) -> Bill:
             raise AdapterError(Code.BILL_ALREADY_PAID, "a paid bill cannot be cancelled")
         if bill.status is not BillStatus.CANCELLED:
             await tx.move_bill(bill.bill_number, bill.status, BillStatus.CANCELLED, now)
+            await audit.record(tx, now, "bill.cancel", bill.bill_number)
         return await find_bill(tx, bill.bill_number)
 
 

@@ -31,9 +31,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import structlog
 
@@ -44,7 +45,23 @@ from bank_adapter.store.tx import SqlTx
 
 T = TypeVar("T")
 Work = Callable[[SqlTx], Awaitable[T]]
-BatchObserver = Callable[[int, float], None]
+
+
+class BatchObserver(Protocol):
+    """Told of every batch (`bank_adapter.metrics.Metrics` is one)."""
+
+    def batch_committed(
+        self,
+        units: int,
+        commit_seconds: float,
+        events: Sequence[tuple[str, datetime, Mapping[str, Any]]],
+    ) -> None:
+        """After the COMMIT: how many units it carried, how long it took, and the
+        events the batch recorded (exactly the first-time effects: payments posted...)."""
+
+    def storage_failed(self, error: BaseException) -> None:
+        """The database failed a batch or a read; its callers were answered 503."""
+
 
 DECIDE_ATTEMPTS: Final = 5
 log = structlog.get_logger("bank_adapter.store")
@@ -131,7 +148,7 @@ class GroupCommit:
             self._fail(units, exc)
             raise
         if self.observe is not None:
-            self.observe(len(units), time.perf_counter() - committing)
+            self.observe.batch_committed(len(units), time.perf_counter() - committing, batch.events)
         for unit in units:
             _settle(unit)
 
@@ -163,6 +180,8 @@ class GroupCommit:
 
     def _fail(self, units: list[_Unit[Any]], exc: BaseException) -> None:
         log.error("batch_failed", error=type(exc).__name__, units=len(units))
+        if self.observe is not None and isinstance(exc, StorageError):
+            self.observe.storage_failed(exc)
         for unit in units:
             if not unit.future.done():
                 unit.future.set_exception(StorageUnavailable(str(exc)))

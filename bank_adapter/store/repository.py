@@ -93,9 +93,9 @@ class Store:
             self._engine = create_engine(self.url, busy_timeout_s=self.busy_timeout_s)
         return self._engine
 
-    def observe_batches(self, observe: BatchObserver) -> None:
-        """Call `observe(units, commit_seconds)` after every committed batch."""
-        self._commits.observe = observe
+    def observe(self, observer: BatchObserver) -> None:
+        """Tell `observer` of every committed batch and every failure of the database."""
+        self._commits.observe = observer
 
     async def decide(self, work: Work[T]) -> T:
         """`work` as one unit of work; decided again (from scratch) on DecideAgain.
@@ -146,6 +146,8 @@ class Store:
                 async with (await self._read_pool()).acquire() as conn, conn.transaction():
                     yield SqlTx(PgReader(conn))
         except StorageError as exc:
+            if self._commits.observe is not None:
+                self._commits.observe.storage_failed(exc)
             raise StorageUnavailable(str(exc)) from exc
 
     async def _read_pool(self) -> Any:

@@ -206,3 +206,43 @@ evidence = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Index("ix_evidence_ref", "partner_id", "bank_payment_ref"),
 )
+
+# --- operator console (bank_adapter/console; migration 0006) ---------------------------
+
+# A partner's suspension decided at runtime (console or internal API). A row overrides the
+# partner file's `suspended`, which stays the boot default for partners without one.
+# `version` grows with every change, so an instance never takes an older state for a newer.
+partner_states = Table(
+    "partner_states",
+    metadata,
+    Column("partner_id", String(4), primary_key=True),
+    Column("suspended", Boolean, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("changed_by", String(100), nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("version", BigInteger, nullable=False),
+)
+
+# Every state change made through the console or the internal API: who, when, what, why.
+# Written in the transaction of the change itself. Subjects never hold a full ID number.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", SequenceId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("subject", String(100), nullable=False),
+    Column("reason", String(500), nullable=True),
+    Column("detail", JSON, nullable=True),
+)
+
+# The console finds a bill's reversed payments by bill number. Only REVERSED rows are in
+# this index, so posting a payment (an INSERT of a POSTED row) does not maintain it.
+Index(
+    "ix_payments_reversed_bill",
+    payments.c.bill_number,
+    sqlite_where=text("status = 'REVERSED'"),
+    postgresql_where=text("status = 'REVERSED'"),
+)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from bank_adapter.store.accounts import INSERT_ANSWER, AccountQueries
 from bank_adapter.store.ledger import LedgerQueries
+from bank_adapter.store.operator import OperatorQueries
 from bank_adapter.store.stage import Stage
 
 
-class SqlTx(AccountQueries, LedgerQueries):
+class SqlTx(AccountQueries, LedgerQueries, OperatorQueries):
     """One unit of work; see the mix-ins for the queries of each area."""
 
     async def write_staged(self, stage: Stage) -> None:

@@ -11,6 +11,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from bank_adapter.console import partner_refresh
+from bank_adapter.console import routes as console
 from bank_adapter.core import messages as op
 from bank_adapter.services import activation, billing, payments, statement
 from bank_adapter.services.storage import StorageUnavailable
@@ -47,7 +49,9 @@ def build_app(rt: Runtime) -> web.Application:
     diagnose.add_routes(app)
     home.add_routes(app, sandbox=rt.settings.sandbox)
     server_header.install(app)
+    console.add_routes(app)
     app.cleanup_ctx.append(_housekeeping)
+    app.cleanup_ctx.append(partner_refresh.keep_fresh)
     app.on_cleanup.append(_close_store)
     return app
 

@@ -30,7 +30,9 @@ async def readyz(request: web.Request) -> web.Response:
         checks["database"] = False
     ready = all(checks.values())
     rt.metrics.ready.set(1 if ready else 0)
-    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+    suspended = rt.partner_states.suspended_ids(rt.partners)
+    body = {"ready": ready, "checks": checks, "suspendedPartners": suspended}
+    return web.json_response(body, status=200 if ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:

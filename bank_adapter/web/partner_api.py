@@ -38,7 +38,7 @@ from pydantic import BaseModel
 
 from bank_adapter.conformance.hook import REQUEST_WIRE
 from bank_adapter.core import codec_json, codec_xml
-from bank_adapter.core.messages import Operation, PartnerRequest
+from bank_adapter.core.messages import ActivationResponse, Operation, PartnerRequest
 from bank_adapter.core.signing import Verified, VerifyPolicy
 from bank_adapter.core.wire import WireRequest, WireResponse
 from bank_adapter.core.xmlparse import parse_xml
@@ -80,6 +80,7 @@ class _Exchange:
     body: bytes | None = None
     in_reply_to: UUID | None = None
     code: str = "OK"
+    otp_sent: bool = False  # by the decision that committed (not a replay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +136,10 @@ async def _process(
     async def decide(tx: Tx) -> WireResponse:
         return await _decide_and_record(rt, route, draft, tx, exchange)
 
-    return await rt.store.decide(decide)
+    answer = await rt.store.decide(decide)
+    if exchange.otp_sent:  # counted once committed: the SMS is in the outbox
+        rt.metrics.otps_sent.labels(partner.id).inc()
+    return answer
 
 
 def _partner(rt: Runtime, request: web.Request) -> Partner:
@@ -152,7 +156,7 @@ def _partner(rt: Runtime, request: web.Request) -> Partner:
 
 
 def _admit(rt: Runtime, partner: Partner) -> None:
-    if partner.suspended:
+    if rt.partner_states.suspended(partner):
         raise AdapterError(Code.PARTNER_SUSPENDED, "this partner is suspended")
     if partner.rate_limit is not None:
         wait = rt.limiter.retry_after(partner.id, partner.rate_limit, time.monotonic())
@@ -237,9 +241,11 @@ async def _decide_and_record(
     if stored is not None:
         return _replay(rt, draft, stored, exchange)
     now = rt.clock()
+    exchange.otp_sent = False  # this attempt's decision only (a unit may be decided again)
     try:
         message = _admitted(rt, draft, now)
         model = await route.service(_context(rt, draft, now), tx, message)
+        exchange.otp_sent = isinstance(model, ActivationResponse) and model.status == "OTP_SENT"
         answer = replies.success(rt, draft.partner, route.operation, model, now)
         if route.evidence is not None:
             tx.add_evidence(_evidence(route, draft, message, now))

@@ -13,6 +13,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bank_adapter.clock import Clock
+from bank_adapter.console.partner_state import PartnerStates
 from bank_adapter.core.keys import (
     KeyFormatError,
     PublicKey,
@@ -45,12 +46,14 @@ class Runtime:
     extra_public_keys: tuple[PublicKey, ...] = ()
     metrics: Metrics = field(default_factory=Metrics)
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    partner_states: PartnerStates = field(default_factory=PartnerStates)
 
     page_token_key: bytes = field(init=False)
 
     def __post_init__(self) -> None:
         # Derived from the OTP secret, so every instance shares it without a new setting.
         self.page_token_key = hmac.digest(self.otp_key, b"statement page tokens", hashlib.sha256)
+        self.store.observe(self.metrics)
 
     @property
     def published_keys(self) -> list[PublicKey]:

@@ -72,6 +72,7 @@ async def test_readyz_when_everything_is_there(service):
     assert json.loads(body) == {
         "ready": True,
         "checks": {"partners": True, "signing_key": True, "database": True},
+        "suspendedPartners": ["HSUS", "SUSP", "XSUS"],  # their partner files say so
     }
 
 
@@ -90,6 +91,7 @@ async def test_readyz_when_the_database_does_not_answer(service, tmp_path):
     assert json.loads(body) == {
         "ready": False,
         "checks": {"partners": True, "signing_key": True, "database": False},
+        "suspendedPartners": ["HSUS", "SUSP", "XSUS"],
     }
     # Liveness is not readiness: the process still serves.
     status, _, _ = await get(service, "/healthz")
@@ -200,6 +202,64 @@ async def test_an_unknown_partner_is_counted_without_a_partner_label(service):
     _, _, text = await get(service, "/metrics")
     labels = (("code", "UNKNOWN_PARTNER"), ("operation", "activation"), ("partner", "-"))
     assert samples(text.decode())[("bank_adapter_requests_total", labels)] == 1.0
+
+
+async def test_metrics_count_money_otps_and_signature_failures_once_each(service):
+    client = service.client("JWSA")
+    id_number, mobile = await service.register()
+    bill_number = await service.bill(id_number, amount="650.25")
+    reference = "metrics-ref-1"
+    for _ in range(2):  # the second, a retry with a new MessageId, posts nothing new
+        paid = await client.replies.pay(
+            bank_payment_ref=reference, bill_number=bill_number, amount="650.25", channel="APP"
+        )
+        assert paid.status == 200
+    reversed_ = await client.replies.reverse(
+        bank_payment_ref=reference, reason="customer cancelled", channel="APP"
+    )
+    assert reversed_.status == 200
+    started = await client.replies.activate(
+        id_number=id_number, mobile=mobile, channel="APP", bank_customer_ref="c"
+    )
+    assert started.status == 200
+    body, headers = client.sign("/v1/payments/status", b'{"tampered": true}')
+    async with service.http.post(
+        service.url + "/v1/payments/status", data=body + b" ", headers=headers
+    ) as response:
+        assert response.status == 401
+
+    _, _, text = await get(service, "/metrics")
+
+    values = samples(text.decode())
+    partner = (("partner", "JWSA"),)
+    assert values[("bank_adapter_payments_posted_total", partner)] == 1.0
+    assert values[("bank_adapter_payments_posted_halalas_total", partner)] == 65025.0
+    assert values[("bank_adapter_payments_reversed_total", partner)] == 1.0
+    assert values[("bank_adapter_payments_reversed_halalas_total", partner)] == 65025.0
+    assert values[("bank_adapter_otps_sent_total", partner)] == 1.0
+    failure = (("partner", "JWSA"), ("reason", "SIGNATURE_INVALID"))
+    assert values[("bank_adapter_signature_failures_total", failure)] == 1.0
+    # Every decision above went through a group commit of at least one unit.
+    assert values[("bank_adapter_store_batch_size_count", ())] >= 4
+    assert values[("bank_adapter_store_commit_seconds_count", ())] >= 4
+
+
+async def test_metrics_count_database_errors_by_the_drivers_error(service, tmp_path):
+    gone = tmp_path / "gone"
+    broken = Store.open(f"sqlite:///{gone / 'adapter.db'}")
+    broken.observe(service.runtime.metrics)
+    gone.rmdir()
+    await service.runtime.store.close()
+    service.runtime.store = broken
+
+    reply = await service.client("JWSA").replies.activate(
+        id_number=UNKNOWN_ID, mobile="0500000001", channel="APP", bank_customer_ref="c"
+    )
+
+    assert reply.status == 503
+    _, _, text = await get(service, "/metrics")
+    errors = samples(text.decode())
+    assert errors[("bank_adapter_database_errors_total", (("error", "OperationalError"),))] >= 1
 
 
 # --- keys ----------------------------------------------------------------------------
