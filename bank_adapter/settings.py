@@ -34,7 +34,7 @@ KEY_PATHS = ("SIGNING_KEY", "TLS_CERT", "TLS_KEY", "TLS_CLIENT_CA")
 ORDINARY = (
     "PARTNERS_DIR", "SIGNING_KID", "HOST", "PORT", "SANDBOX", "VAR_DIR", "FEES_FILE",
     "MAX_BODY_BYTES", "MAX_CLOCK_SKEW", "MESSAGE_RETENTION_DAYS", "DB_BUSY_TIMEOUT_MS",
-    "PURGE_INTERVAL_MS", "EXTRA_PUBLIC_KEYS",
+    "PURGE_INTERVAL_MS", "EXTRA_PUBLIC_KEYS", "CONSOLE_IDLE_MINUTES", "OTP_MAX_PER_HOUR",
 )  # fmt: skip
 # Every setting the config file may hold (LOG_LEVEL is read by the command before the
 # settings, so it stays an environment variable).
@@ -71,6 +71,7 @@ class Settings:
     # Other adapter public keys to publish at /v1/keys during a rotation: kid -> PEM file.
     extra_public_keys: tuple[tuple[str, Path], ...] = ()
     console_idle_timeout_s: int = 15 * 60
+    otp_max_per_hour: int = 5  # OTPs sent for one account in any rolling hour, all banks
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -99,6 +100,7 @@ class Settings:
             tls_client_ca_file=env.key_path("TLS_CLIENT_CA"),
             extra_public_keys=env.key_files("EXTRA_PUBLIC_KEYS"),
             console_idle_timeout_s=env.integer("CONSOLE_IDLE_MINUTES", 15, 1, 480) * 60,
+            otp_max_per_hour=env.integer("OTP_MAX_PER_HOUR", 5, 1, 100),
         )
 
 

@@ -15,8 +15,9 @@ Choices the contract leaves open:
 - `Account.mobile` is stored in E.164; the request's mobile is normalised before the
   comparison, so `05…`, `5…`, `9665…` and `+9665…` of the same number all match.
 - Confirmation checks, first failing wins:
-  1. no attempt, or one started by another partner: ACTIVATION_NOT_FOUND (an attempt of
-     another bank is not revealed to exist);
+  1. no attempt, one started by another partner, or one a newer start for the account
+     ended (SUPERSEDED): ACTIVATION_NOT_FOUND (an attempt of another bank is not revealed
+     to exist);
   2. attempt already ACTIVATED: ACCOUNT_ALREADY_ACTIVE (a replayed confirmation);
   3. the account is re-read, since minutes may have passed: gone -> ACCOUNT_NOT_FOUND,
      blocked meanwhile -> ID_BLOCKED, activated meanwhile (another bank) ->
@@ -42,7 +43,8 @@ from bank_adapter.domain.otp import OTP_MAX_TRIES, OTP_TTL, otp_hash, otp_matche
 from bank_adapter.errors import AdapterError, Code
 
 AccountStatus: TypeAlias = Literal["PENDING", "ACTIVE"]
-AttemptState: TypeAlias = Literal["OTP_SENT", "ACTIVATED", "FAILED"]
+# SUPERSEDED: a newer start for the same account ended it (one pending per account).
+AttemptState: TypeAlias = Literal["OTP_SENT", "ACTIVATED", "FAILED", "SUPERSEDED"]
 ActivationDecision: TypeAlias = Literal["ACTIVATE_NOW", "SEND_OTP"]
 
 
@@ -161,7 +163,7 @@ def decide_confirmation(
     now: datetime,
 ) -> ConfirmOutcome:
     """What an ActivationConfirm leads to; see the module docstring for the order."""
-    if attempt is None or attempt.partner_id != partner_id:
+    if attempt is None or attempt.partner_id != partner_id or attempt.state == "SUPERSEDED":
         return ConfirmOutcome(Code.ACTIVATION_NOT_FOUND, None)
     if attempt.state == "ACTIVATED":
         return ConfirmOutcome(Code.ACCOUNT_ALREADY_ACTIVE, None)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Final
 
 OTP_TTL: Final = timedelta(minutes=5)
 OTP_MAX_TRIES: Final = 3
+OTP_CAP_WINDOW: Final = timedelta(hours=1)
 _OTP_SHAPE: Final = re.compile(r"[0-9]{6}")
 
 
@@ -41,3 +44,14 @@ def otp_matches(key: bytes, activation_id: str, otp: str, stored_hash: str) -> b
     if _OTP_SHAPE.fullmatch(otp) is None:
         return False
     return hmac.compare_digest(otp_hash(key, activation_id, otp), stored_hash)
+
+
+def otp_cap_wait(sent_at: Sequence[datetime], now: datetime, cap: int) -> int | None:
+    """Whole seconds (>= 1) until one more OTP may be sent for an account, given when its
+    OTPs of the last `OTP_CAP_WINDOW` were sent (oldest first); None: it may be now."""
+    recent = [at for at in sent_at if now - at < OTP_CAP_WINDOW]
+    if len(recent) < cap:
+        return None
+    # Once the oldest sends beyond cap - 1 leave the window, one more fits.
+    frees_at = recent[len(recent) - cap] + OTP_CAP_WINDOW
+    return max(1, math.ceil((frees_at - now).total_seconds()))

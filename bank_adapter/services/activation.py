@@ -3,7 +3,11 @@
 The rules are the domain's (`bank_adapter.domain.activation`); this module reads what
 they need, and writes what they decided, in the caller's transaction: the account change
 with its ACCOUNT_ACTIVATED event, or the OTP attempt with its SMS in the outbox, so the
-SMS is there before the OTP_SENT answer leaves.
+SMS is there before the OTP_SENT answer leaves. A start that sends an OTP first checks
+the account's cap of OTPs per rolling hour (across banks), then ends the account's
+earlier pending attempt: one pending activation per account (contract section 4). The
+group commit runs decisions one at a time under the database's writer lock, so two
+concurrent starts for one account cannot both count under the cap.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from bank_adapter.core.messages import ActivationConfirm, ActivationRequest, Act
 from bank_adapter.domain.activation import decide_activation, decide_confirmation, start_attempt
 from bank_adapter.domain.ids import id_number_or_none
 from bank_adapter.domain.mobile import mask_mobile
-from bank_adapter.domain.otp import new_otp
+from bank_adapter.domain.otp import OTP_CAP_WINDOW, new_otp, otp_cap_wait
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.services.context import CallContext
 from bank_adapter.services.storage import Tx
@@ -39,6 +43,8 @@ async def start(ctx: CallContext, tx: Tx, msg: ActivationRequest) -> ActivationR
     if decision == "ACTIVATE_NOW":
         await _activate(ctx, tx, account.id_number, msg.channel.value)
         return ActivationResponse(status="ACTIVATED", **ctx.reply_fields())
+    await _check_otp_cap(ctx, tx, account.id_number)
+    await tx.supersede_activations(account.id_number)
     code = new_otp()
     attempt = start_attempt(
         activation_id=str(uuid4()),
@@ -57,6 +63,20 @@ async def start(ctx: CallContext, tx: Tx, msg: ActivationRequest) -> ActivationR
         masked_mobile=mask_mobile(account.mobile),
         **ctx.reply_fields(),
     )
+
+
+async def _check_otp_cap(ctx: CallContext, tx: Tx, id_number: str) -> None:
+    """OTP_LIMIT_REACHED once the account had its OTPs of the rolling hour, whatever the
+    bank. Every started attempt was one OTP sent; refused starts left no attempt."""
+    sent = await tx.otp_sends(id_number, ctx.now - OTP_CAP_WINDOW)
+    wait = otp_cap_wait(sent, ctx.now, ctx.otp_max_per_hour)
+    if wait is not None:
+        raise AdapterError(
+            Code.OTP_LIMIT_REACHED,
+            f"{ctx.otp_max_per_hour} one-time passwords were sent for this account in the"
+            " last hour; no SMS was sent",
+            retry_after=wait,
+        )
 
 
 async def confirm(ctx: CallContext, tx: Tx, msg: ActivationConfirm) -> ActivationResponse:

@@ -19,6 +19,7 @@ class CallContext:
     otp_key: bytes
     fees: FeeSchedule
     page_token_key: bytes
+    otp_max_per_hour: int = 5
 
     def reply_fields(self) -> dict[str, Any]:
         """The common response fields (contract section 4)."""

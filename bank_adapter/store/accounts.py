@@ -53,6 +53,12 @@ _ACTIVATION: Final = (
     " FROM activations WHERE activation_id = ?"
 )
 _UPDATE_ACTIVATION: Final = "UPDATE activations SET tries = ?, state = ? WHERE activation_id = ?"
+_OTP_SENDS: Final = (
+    "SELECT created_at FROM activations WHERE id_number = ? AND created_at > ? ORDER BY created_at"
+)
+_SUPERSEDE: Final = (
+    "UPDATE activations SET state = 'SUPERSEDED' WHERE id_number = ? AND state = 'OTP_SENT'"
+)
 _DRAW_EVENTS: Final = (
     "UPDATE event_counter SET last_seq = last_seq + ? WHERE id = 1 RETURNING last_seq"
 )
@@ -172,6 +178,15 @@ class AccountQueries(TxBase):
 
     async def update_activation(self, activation_id: str, tries: int, state: str) -> None:
         await self.db.execute(_UPDATE_ACTIVATION, tries, state, activation_id)
+
+    async def otp_sends(self, id_number: str, since: datetime) -> list[datetime]:
+        """When the account's OTPs after `since` were sent (each attempt is one), oldest first."""
+        rows = await self.db.fetch(_OTP_SENDS, id_number, self.v.ts(since))
+        return [at for row in rows if (at := self.v.from_ts(row[0])) is not None]
+
+    async def supersede_activations(self, id_number: str) -> None:
+        """End the account's pending attempts: a new one is about to start."""
+        await self.db.execute(_SUPERSEDE, id_number)
 
     # --- outboxes ----------------------------------------------------------------------
 

@@ -64,6 +64,8 @@ activations = Table(
     Column("state", String(12), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
 )
+# The OTP cap counts an account's sends of the last hour; a new start ends its pending one.
+Index("ix_activations_id_number_created_at", activations.c.id_number, activations.c.created_at)
 
 # Every final answer to a signed request, kept to replay it byte for byte.
 messages = Table(

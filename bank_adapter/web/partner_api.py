@@ -290,7 +290,15 @@ def _admitted(rt: Runtime, draft: _Draft[RequestT], now: Any) -> RequestT:
 
 
 def _context(rt: Runtime, draft: _Draft[Any], now: Any) -> CallContext:
-    return CallContext(draft.partner, now, draft.message_id, rt.otp_key, rt.fees, rt.page_token_key)
+    return CallContext(
+        draft.partner,
+        now,
+        draft.message_id,
+        rt.otp_key,
+        rt.fees,
+        rt.page_token_key,
+        rt.settings.otp_max_per_hour,
+    )
 
 
 def _evidence(route: Route[RequestT], draft: _Draft[Any], message: RequestT, now: Any) -> Evidence:

@@ -333,6 +333,7 @@ def test_a_malformed_otp_is_a_wrong_one(otp: str) -> None:
     [
         ({"attempt": None}, Code.ACTIVATION_NOT_FOUND),
         ({"partner_id": "NCBK"}, Code.ACTIVATION_NOT_FOUND),
+        ({"attempt": replace(ATTEMPT, state="SUPERSEDED")}, Code.ACTIVATION_NOT_FOUND),
         ({"attempt": replace(ATTEMPT, state="ACTIVATED")}, Code.ACCOUNT_ALREADY_ACTIVE),
         ({"account": None}, Code.ACCOUNT_NOT_FOUND),
         ({"account": replace(ACCOUNT, id_number=OTHER_ID)}, Code.ACCOUNT_NOT_FOUND),

@@ -6,13 +6,20 @@ import hmac
 import re
 import secrets
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bank_adapter.domain.otp import OTP_MAX_TRIES, OTP_TTL, new_otp, otp_hash, otp_matches
+from bank_adapter.domain.otp import (
+    OTP_MAX_TRIES,
+    OTP_TTL,
+    new_otp,
+    otp_cap_wait,
+    otp_hash,
+    otp_matches,
+)
 
 KEY = b"k" * 32
 OTP = "042917"
@@ -117,3 +124,51 @@ def test_match_uses_a_constant_time_compare(monkeypatch: pytest.MonkeyPatch) -> 
     assert otp_matches(KEY, ACTIVATION, OTP, stored)
     assert not otp_matches(KEY, ACTIVATION, "000000", stored)
     assert calls == [(stored, stored), (otp_hash(KEY, ACTIVATION, "000000"), stored)]
+
+
+# -- the cap of OTPs per account per rolling hour ---------------------------------------
+
+NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def minutes_ago(*minutes: float) -> list[datetime]:
+    return [NOW - timedelta(minutes=m) for m in minutes]
+
+
+def test_under_the_cap_an_otp_may_be_sent_now() -> None:
+    assert otp_cap_wait([], NOW, 5) is None
+    assert otp_cap_wait(minutes_ago(50, 40, 30, 20), NOW, 5) is None
+
+
+def test_at_the_cap_the_wait_ends_when_the_oldest_send_leaves_the_hour() -> None:
+    assert otp_cap_wait(minutes_ago(50, 40, 30, 20, 10), NOW, 5) == 10 * 60
+
+
+def test_sends_older_than_an_hour_do_not_count() -> None:
+    assert otp_cap_wait(minutes_ago(60, 70, 40, 30, 20, 10), NOW, 5) is None
+    # exactly an hour old: out of the window (the window is the last 60 minutes)
+    assert otp_cap_wait(minutes_ago(60, 40, 30, 20, 10), NOW, 5) is None
+
+
+def test_over_the_cap_the_wait_lasts_until_only_cap_minus_one_remain() -> None:
+    # A lower cap than the sends on record (the setting was lowered): wait for the third.
+    assert otp_cap_wait(minutes_ago(50, 40, 30, 20), NOW, 2) == 30 * 60
+
+
+def test_the_wait_is_whole_seconds_and_at_least_one() -> None:
+    sent = [NOW - timedelta(minutes=60) + timedelta(milliseconds=200)]
+    assert otp_cap_wait(sent, NOW, 1) == 1
+    sent = [NOW - timedelta(minutes=59, seconds=58, milliseconds=500)]
+    assert otp_cap_wait(sent, NOW, 1) == 2
+
+
+@given(st.lists(st.integers(0, 3599), max_size=12), st.integers(1, 8))
+def test_after_the_wait_one_more_fits(ages: list[int], cap: int) -> None:
+    sent = sorted(NOW - timedelta(seconds=age) for age in ages)
+    wait = otp_cap_wait(sent, NOW, cap)
+    if wait is None:
+        assert len(sent) < cap
+    else:
+        later = NOW + timedelta(seconds=wait)
+        assert otp_cap_wait(sent, later, cap) is None
+        assert otp_cap_wait(sent, later - timedelta(seconds=1), cap) is not None

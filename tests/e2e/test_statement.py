@@ -10,6 +10,7 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
+from sqlalchemy import text
 
 from bank_adapter.clock import RIYADH
 
@@ -44,6 +45,28 @@ async def walk(client, day, page_size, between_pages=None):
         if between_pages is not None and page.message.next_page_token:
             await between_pages()
     return pages
+
+
+async def day_rows(service) -> int:
+    async with service.runtime.store.engine.connect() as conn:
+        return (await conn.execute(text("SELECT count(*) FROM day_figures"))).scalar_one()
+
+
+async def test_statements_of_any_past_day_write_no_day_figures(service):
+    """A read must not write: a partner asking for every closed day of the range cannot
+    grow the day-figures table (only the answer, kept for replay and purged, is stored)."""
+    client = service.client("JWSA")
+    today = datetime.now(RIYADH).date()
+    before = await day_rows(service)
+    days = [today - timedelta(days=n) for n in (1, 3, 400)]
+    days += [datetime(2000, 1, 1).date(), datetime(2001, 6, 30).date()]
+
+    for day in days:
+        page = await client.replies.statement(business_date=day)
+        assert page.status == 200, page.body
+        assert (page.message.count, page.message.checksum) == (0, ZERO)
+
+    assert await day_rows(service) == before
 
 
 @pytest.mark.parametrize("partner_id", ["JWSA", "XMLA"])
