@@ -118,15 +118,17 @@ async def _process(
     partner = _partner(rt, request)
     # Known from here on: every error below is answered in this partner's own profile.
     exchange.partner = partner
+    if request.rel_url.raw_path != route.operation.path:
+        # Only the contract's paths, byte for byte: a percent-encoded spelling that the
+        # router decoded onto one is no path of the contract (and no signature was made
+        # over the decoded form it would otherwise be checked against).
+        raise AdapterError(Code.NOT_FOUND, "no such path; paths are sent exactly as listed")
     _admit(rt, partner)
     if request.method != "POST":
         raise AdapterError(Code.METHOD_NOT_ALLOWED, "partner operations are POST")
     exchange.body = await _read_body(request, rt.settings.max_body_bytes)
     _check_format(request, partner)
-    # RFC 9421 @path is the path as sent, not percent-decoded.
-    wire = WireRequest(
-        request.method, request.rel_url.raw_path, _lower(request.headers), exchange.body
-    )
+    wire = WireRequest(request.method, route.operation.path, _lower(request.headers), exchange.body)
     request[REQUEST_WIRE] = wire  # read by the conformance kit only (sandbox)
     policy = VerifyPolicy(partner.keys, partner.algorithms, rt.clock())
     verified = rt.profiles[partner.signature].verify_request(wire, policy)

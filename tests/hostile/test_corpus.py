@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from multidict import CIMultiDict
+from yarl import URL
 
 from bank_adapter.core.keys import SigningKey, generate
 from tests.hostile.attack import Answer, counts, encode, fields, post, send, sign
@@ -410,3 +411,25 @@ async def test_a_lone_surrogate_in_a_json_string(service, partner_id):
     data = payment(service, bankPaymentRef="ref-\ud800")
 
     await sent(service, partner_id, PAY, data, Refused(400, "MALFORMED_MESSAGE", stored=False))
+
+
+# --- paths: only the contract's, byte for byte ------------------------------------------------
+
+
+@pytest.mark.parametrize("partner_id", ALL_PARTNERS)
+@pytest.mark.parametrize(
+    "raw_path", ["/v1/%70ayments", "/v1/payments%2Fstatus", "/v1/%2570ayments"]
+)
+async def test_a_percent_encoded_path_is_no_path_of_the_contract(service, partner_id, raw_path):
+    """RFC 9421 @path and JWS htu are the path as sent: the router decodes `%70` to `p`,
+    so the adapter refuses any spelling but the contract's own, signed over either form."""
+    before = await counts(service)
+    body = encode(fmt(service, partner_id), PAY, payment(service))
+    for signed_path in (raw_path, PAY):
+        signed, headers = sign(service, partner_id, PAY, body, signed_path=signed_path)
+        async with service.http.post(
+            URL(service.url + raw_path, encoded=True), data=signed, headers=headers
+        ) as response:
+            assert response.status == 404
+            assert b"NOT_FOUND" in await response.read()
+    assert await counts(service) == before
