@@ -12,6 +12,7 @@ One log line per request (`request`), with what the partner pipeline learnt abou
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -38,19 +39,20 @@ PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 # Generated request ids have no digits: ten in a row would be masked in the logs as
 # ID-shaped, and the logged id would no longer match the X-Request-Id answered.
 _DIGITS_TO_LETTERS = str.maketrans("0123456789", "ghijklmnop")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = request.headers.get("X-Request-Id") or new_request_id()
+    request_id = _request_id(request.headers.get("X-Request-Id"))
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=request_id[:64])
+    structlog.contextvars.bind_contextvars(request_id=request_id)
     partner = _claimed_partner(request)
     if partner is not None:
         structlog.contextvars.bind_contextvars(partner=partner)
     started = time.perf_counter()
     response = await _answer_errors(request, handler)
-    response.headers["X-Request-Id"] = request_id[:64]
+    response.headers["X-Request-Id"] = request_id
     write = log.debug if request.path in PROBES else log.info
     write(
         "request",
@@ -61,6 +63,14 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         **request.get(OUTCOME, {}),
     )
     return response
+
+
+def _request_id(given: str | None) -> str:
+    """The caller's id when it is a plain token (so what is logged and echoed is never
+    someone's text: no spaces, quotes or log syntax), else a new one."""
+    if given is not None and _REQUEST_ID.fullmatch(given):
+        return given
+    return new_request_id()
 
 
 def new_request_id() -> str:

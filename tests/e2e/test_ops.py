@@ -5,6 +5,7 @@ signed answer to a path that does not exist."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -260,6 +261,24 @@ async def test_metrics_count_database_errors_by_the_drivers_error(service, tmp_p
     _, _, text = await get(service, "/metrics")
     errors = samples(text.decode())
     assert errors[("bank_adapter_database_errors_total", (("error", "OperationalError"),))] >= 1
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("trace-7f3a.b_c:1", True),
+        ("x" * 64, True),
+        ("x" * 65, False),
+        ('a" b', False),
+        ("id=1; level=error", False),
+        ("", False),
+    ],
+)
+async def test_a_request_id_is_echoed_only_when_it_is_a_plain_token(service, given, kept):
+    async with service.http.get(service.url + "/healthz", headers={"X-Request-Id": given}) as r:
+        answered = r.headers["X-Request-Id"]
+    assert (answered == given) is kept
+    assert re.fullmatch(r"[A-Za-z0-9._:-]{1,64}", answered)
 
 
 # --- keys ----------------------------------------------------------------------------
