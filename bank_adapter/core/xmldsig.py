@@ -123,14 +123,6 @@ def _method_for_key(key: SigningKey) -> Method:
     return method
 
 
-def check_root_binding(root: etree._Element, expected_root: str) -> None:
-    """SIGNATURE_INVALID unless the verified document's root is `expected_root` in the
-    contract's namespace: with XML-DSig the root element is what binds a signature to its
-    operation, as htm/htu do for JWS and @path for HTTP signatures."""
-    if root.tag != etree.QName(XML_NAMESPACE, expected_root).text:
-        raise _invalid(f"the message was signed for another operation than {expected_root}")
-
-
 def _invalid(detail: str) -> AdapterError:
     return AdapterError(Code.SIGNATURE_INVALID, detail)
 

@@ -37,7 +37,8 @@ from multidict import CIMultiDictProxy
 from pydantic import BaseModel
 
 from bank_adapter.conformance.hook import REQUEST_WIRE
-from bank_adapter.core import codec_json, codec_xml
+from bank_adapter.core import codec_json, codec_xml, xmldsig
+from bank_adapter.core.limits import REQUEST_XML
 from bank_adapter.core.messages import ActivationResponse, Operation, PartnerRequest
 from bank_adapter.core.signing import Verified, VerifyPolicy
 from bank_adapter.core.wire import WireRequest, WireResponse
@@ -212,9 +213,12 @@ def _draft(
         message_id = codec_json.peek_message_id(data)
         decode: Callable[[], RequestT] = lambda: codec_json.validate(op.request_model, data)  # noqa: E731
     else:
-        root = verified.xml_root if verified.xml_root is not None else parse_xml(verified.body)
+        root = verified.xml_root
+        if root is None:  # http-sig: the body was verified as bytes, parsed here
+            root = parse_xml(verified.body, REQUEST_XML)
         if partner.signature == "xmldsig":
-            _bind_root(root.tag, op)
+            # The root element binds an XML-DSig signature to its operation.
+            xmldsig.check_operation(root, op.request_root, op.path)
         message_id = codec_xml.peek_message_id(root)
         decode = lambda: codec_xml.decode_xml(root, op.request_model, op.request_root)  # noqa: E731
     try:
@@ -224,15 +228,6 @@ def _draft(
     if message_id is None:
         raise refusal or AdapterError(Code.SCHEMA_INVALID, "messageId: missing or not a UUID")
     return _Draft(partner, wire, message_id, digest, message, refusal)
-
-
-def _bind_root(tag: str, op: Operation[Any]) -> None:
-    # With XML-DSig the root element is what binds the signature to the operation, as
-    # htm/htu do for JWS and @path for HTTP signatures.
-    if tag != f"{{{codec_xml.NAMESPACE}}}{op.request_root}":
-        raise AdapterError(
-            Code.SIGNATURE_INVALID, f"the message was signed for another operation than {op.path}"
-        )
 
 
 async def _decide_and_record(
@@ -340,7 +335,7 @@ async def _readable_message_id(
     body = exchange.body.lstrip()
     try:
         if body.startswith(b"<"):
-            return codec_xml.peek_message_id(parse_xml(body))
+            return codec_xml.peek_message_id(parse_xml(body, REQUEST_XML))
         return codec_json.peek_message_id(codec_json.decode_json(body))
     except AdapterError:
         return None

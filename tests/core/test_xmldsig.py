@@ -28,7 +28,7 @@ from bank_adapter.core import keys, xmldsig
 from bank_adapter.core.keys import PublicKey, SigningKey
 from bank_adapter.core.signing import Verified, VerifyPolicy
 from bank_adapter.core.wire import WireRequest
-from bank_adapter.core.xmldsig import XmlDsigProfile, check_root_binding
+from bank_adapter.core.xmldsig import XmlDsigProfile, check_operation
 from bank_adapter.errors import AdapterError, Code
 from tests.certs import certificate_pem, self_signed
 
@@ -827,14 +827,14 @@ def test_the_root_binds_the_signature_to_its_operation(
     signed = profile.sign_response(200, "application/xml", unsigned(), ec_key, NOW)
     verified = verify(profile, signed.body, policy_for(ec_key.public))
     assert verified.xml_root is not None
-    check_root_binding(verified.xml_root, "ActivationRequest")
+    check_operation(verified.xml_root, "ActivationRequest", "/v1/activations")
     for other in ("ActivationConfirm", "PaymentNotification"):
         with pytest.raises(AdapterError) as refused:
-            check_root_binding(verified.xml_root, other)
+            check_operation(verified.xml_root, other, "/v1/other")
         assert refused.value.code is Code.SIGNATURE_INVALID
 
 
 def test_a_root_of_the_right_name_in_another_namespace_is_not_bound() -> None:
     root = etree.fromstring(b'<ActivationRequest xmlns="urn:elsewhere"/>')
     with pytest.raises(AdapterError):
-        check_root_binding(root, "ActivationRequest")
+        check_operation(root, "ActivationRequest", "/v1/activations")
