@@ -32,6 +32,7 @@ from bank_adapter.console.html import Html
 from bank_adapter.console.i18n import LANGUAGES, Texts
 from bank_adapter.console.keyinfo import KeyExpiry
 from bank_adapter.console.reconcile_runs import Runs
+from bank_adapter.services.storage import StorageUnavailable
 from bank_adapter.web.runtime import RUNTIME
 
 SESSION_COOKIE: Final = "bank_adapter_console"
@@ -128,7 +129,7 @@ def page(handler: Page, error_page: ErrorPage, *, parse_form: bool = True) -> Ha
             response = await handler(request, view)
         except Problem as problem:
             response = error_page(view, problem)
-        except (SQLAlchemyError, OSError) as exc:
+        except (SQLAlchemyError, StorageUnavailable, OSError) as exc:
             log.error("storage_unavailable", error=type(exc).__name__)
             response = error_page(view, Problem(503, "storage_unavailable"))
         if SESSION_COOKIE not in response.cookies:  # a logout has cleared it

@@ -230,6 +230,7 @@ async def test_a_database_outage_is_a_clear_page_and_changes_nothing(console, se
             "/console/partners/JWSA/suspend", {"csrf": token, "reason": "outage"}
         )
         assert page.status == 503
+        assert "The database does not answer" in page.text  # a page, not a JSON problem
     finally:
         service.runtime.store = working
         await broken.close()
