@@ -96,11 +96,17 @@ def describe_error(error: ErrorDetails) -> str:
 
 def schema_invalid(problems: Iterable[str]) -> AdapterError:
     """SCHEMA_INVALID whose detail lists `problems` (bounded, printable)."""
+    return AdapterError(Code.SCHEMA_INVALID, "; ".join(fit_problems(problems)))
+
+
+def fit_problems(problems: Iterable[str]) -> list[str]:
+    """The first `MAX_LISTED_PROBLEMS` of `problems`, each bounded and printable, and how
+    many more there are."""
     listed = [fit_text(problem, MAX_PROBLEM_LENGTH) for problem in problems]
     shown = listed[:MAX_LISTED_PROBLEMS]
     if len(listed) > len(shown):
         shown.append(f"and {len(listed) - len(shown)} more")
-    return AdapterError(Code.SCHEMA_INVALID, "; ".join(shown))
+    return shown
 
 
 def _json_problem(error: ErrorDetails) -> str:

@@ -16,13 +16,21 @@ Input rules. A body is checked in full before anything is written, and any failu
 So a bill the platform issued always reads back through `/v1/bills/inquiry` in both
 formats: its fields are the wire's own types. The answer is even built before the bill is
 written, so nothing the wire cannot carry is ever committed.
+
+Bulk issuance is all or nothing. A list of 1 to `MAX_BULK_BILLS` bills is checked item
+by item exactly as a single bill is, and one 400 names every bad item by its index
+(`[17].amount: ...`), with nothing recorded; its code is SCHEMA_INVALID, or
+INVALID_ID_NUMBER when ID numbers are all that is wrong. A good list is issued in one
+unit of work: one multi-row insert and one `bill.issue.bulk` audit entry (count, total),
+so either every bill exists or none does, and a retried list is never half issued.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -30,14 +38,15 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from bank_adapter.console import audit
 from bank_adapter.core import messages as wire
-from bank_adapter.core.codec_json import describe_error, schema_invalid
+from bank_adapter.core.codec_json import describe_error, fit_problems, schema_invalid
 from bank_adapter.core.messages import (
     TEXT_PATTERN,
     BillStatus,
@@ -45,7 +54,7 @@ from bank_adapter.core.messages import (
     ServiceCode,
     Timestamp,
 )
-from bank_adapter.core.money import WIRE_CONTEXT, Amount, to_halalas
+from bank_adapter.core.money import WIRE_CONTEXT, Amount, format_amount, from_halalas, to_halalas
 from bank_adapter.domain.activation import Account
 from bank_adapter.domain.bills import Bill, new_bill_number
 from bank_adapter.domain.ids import (
@@ -65,6 +74,9 @@ M = TypeVar("M", bound=BaseModel)
 MAX_TEXT: Final = 200
 MAX_BILL_AMOUNT: Final = Decimal("10000000.00")
 REGISTER_ATTEMPTS: Final = 2
+MAX_BULK_BILLS: Final = 1000
+# Fresh bill numbers are drawn again when one is taken already (about n / 9*10**11).
+ISSUE_ATTEMPTS: Final = 3
 
 
 def _positive_bounded(amount: Decimal) -> Decimal:
@@ -117,6 +129,10 @@ class BillIn(_Input):
     description_en: Description | None = None
 
 
+BillList = Annotated[list[BillIn], Field(min_length=1, max_length=MAX_BULK_BILLS)]
+_BILL_LIST: Final = TypeAdapter(BillList)
+
+
 def parse_input(model: type[M], body: bytes) -> M:
     """Strict JSON: `true` is a boolean, `"yes"` is not; camelCase names only; every
     field at fault is named (SCHEMA_INVALID), never its value."""
@@ -125,10 +141,79 @@ def parse_input(model: type[M], body: bytes) -> M:
             body, strict=True, by_alias=True, by_name=False, context=WIRE_CONTEXT
         )
     except ValidationError as exc:
-        raise schema_invalid(
-            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {describe_error(error)}"
-            for error in exc.errors(include_input=False)
-        ) from None
+        raise schema_invalid(_problems(exc.errors(include_input=False))) from None
+
+
+def parse_bill_list(body: bytes, items: Sequence[object]) -> list[tuple[BillIn, str]]:
+    """Each bill of the JSON list `body` (already parsed as `items`) with its canonical ID
+    number, checked as a single bill is; else one 400 naming every bad item by index."""
+    try:
+        bills = _BILL_LIST.validate_json(
+            body, strict=True, by_alias=True, by_name=False, context=WIRE_CONTEXT
+        )
+    except ValidationError as exc:
+        errors = exc.errors(include_input=False)
+        if any(not error["loc"] for error in errors):  # the list itself: empty, too long
+            raise schema_invalid(_problems(errors)) from None
+        schema = [(int(error["loc"][0]), _problem(error)) for error in errors]
+        at_fault = {index for index, _ in schema}
+        raw_ids = [(i, _raw_id(item)) for i, item in enumerate(items) if i not in at_fault]
+        raise _bad_items(schema, _id_problems(raw_ids), len(items)) from None
+    ids = _id_problems(enumerate(bill.id_number for bill in bills))
+    if ids:
+        raise _bad_items([], ids, len(bills))
+    return [(bill, parse_id_number(bill.id_number)) for bill in bills]
+
+
+def _problems(errors: Iterable[ErrorDetails]) -> list[str]:
+    return [_problem(error) for error in errors]
+
+
+def _problem(error: ErrorDetails) -> str:
+    """`amount: must ...`, `[17].amount: must ...`; `body: ...` for the whole body."""
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+    return f"{path.removeprefix('.') or 'body'}: {describe_error(error)}"
+
+
+def _raw_id(item: object) -> str:
+    # Only items the schema passed get here: objects whose idNumber is a string.
+    assert isinstance(item, dict)
+    return str(item["idNumber"])
+
+
+def _id_problems(ids: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
+    problems = []
+    for index, raw in ids:
+        try:
+            parse_id_number(raw)
+        except AdapterError as exc:
+            problems.append((index, f"[{index}].idNumber: {exc.detail}"))
+    return problems
+
+
+def _bad_items(
+    schema: list[tuple[int, str]], ids: list[tuple[int, str]], count: int
+) -> AdapterError:
+    """One error for a refused list: which items are bad, then what is wrong with each.
+    The index list comes first and is compact, so it survives the detail's bounds."""
+    problems = sorted(schema + ids, key=lambda problem: problem[0])
+    indexes = sorted({index for index, _ in problems})
+    summary = (
+        f"{len(indexes)} of {count} bills are invalid, none was issued: items {_ranges(indexes)}"
+    )
+    code = Code.SCHEMA_INVALID if schema else Code.INVALID_ID_NUMBER
+    return AdapterError(code, "; ".join([summary, *fit_problems(text for _, text in problems)]))
+
+
+def _ranges(numbers: list[int]) -> str:
+    """`3, 17-19, 45` for [3, 17, 18, 19, 45] (sorted, distinct)."""
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and runs[-1][-1] == number - 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -184,7 +269,7 @@ async def find_account(store: Store, raw_id_number: str) -> Account:
 
 async def issue_bill(store: Store, data: BillIn, now: datetime) -> tuple[Bill, wire.Bill]:
     """A new UNPAID bill, and its inquiry form (built first: what is written reads back)."""
-    bill = new_bill(data)
+    bill = new_bill(data, parse_id_number(data.id_number), new_bill_number())
     answer = wire_bill(bill, now)
     async with store.write() as tx:
         await tx.add_bill(bill, now)
@@ -192,11 +277,47 @@ async def issue_bill(store: Store, data: BillIn, now: datetime) -> tuple[Bill, w
     return bill, answer
 
 
-def new_bill(data: BillIn) -> Bill:
+async def issue_bills(
+    store: Store, items: Sequence[tuple[BillIn, str]], now: datetime
+) -> list[tuple[Bill, wire.Bill]]:
+    """New UNPAID bills, in order, all in one unit of work (`parse_bill_list`'s items)."""
+    for _ in range(ISSUE_ATTEMPTS):
+        numbers = new_bill_numbers(len(items))
+        bills = [
+            new_bill(data, id_number, number)
+            for (data, id_number), number in zip(items, numbers, strict=True)
+        ]
+        issued = [(bill, wire_bill(bill, now)) for bill in bills]
+        try:
+            async with store.write() as tx:
+                await tx.add_bills(bills, now)
+                await audit.record(
+                    tx, now, "bill.issue.bulk", f"{len(bills)} bills", detail=_bulk_detail(bills)
+                )
+        except DuplicateKey:
+            continue  # a bill number was taken already: draw them all again
+        return issued
+    raise AdapterError(Code.SERVICE_UNAVAILABLE, "no free bill numbers were drawn; try again")
+
+
+def new_bill_numbers(count: int) -> list[str]:
+    """`count` distinct fresh bill numbers."""
+    numbers: dict[str, None] = {}
+    while len(numbers) < count:
+        numbers[new_bill_number()] = None
+    return list(numbers)
+
+
+def _bulk_detail(bills: Sequence[Bill]) -> dict[str, Any]:
+    total = sum(bill.amount_halalas for bill in bills)
+    return {"count": len(bills), "total": format_amount(from_halalas(total))}
+
+
+def new_bill(data: BillIn, id_number: str, bill_number: str) -> Bill:
     names = SERVICE_NAMES[data.service_code]
     return Bill(
-        bill_number=new_bill_number(),
-        id_number=parse_id_number(data.id_number),
+        bill_number=bill_number,
+        id_number=id_number,
         service_code=data.service_code,
         description_ar=data.description_ar or names[0],
         description_en=data.description_en or names[1],

@@ -8,6 +8,7 @@ unique index that allows one POSTED payment per bill, and conditional updates
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -92,6 +93,10 @@ class LedgerQueries(TxBase):
 
     async def add_bill(self, bill: Bill, now: datetime, quote_key: str | None = None) -> None:
         await self.db.execute(INSERT_BILL, *self.bill_row(bill, now, quote_key))
+
+    async def add_bills(self, bills: Sequence[Bill], now: datetime) -> None:
+        """Every bill in one statement (DuplicateKey if any bill number is taken)."""
+        await self.db.executemany(INSERT_BILL, [self.bill_row(bill, now) for bill in bills])
 
     def bill_row(self, bill: Bill, now: datetime, quote_key: str | None = None) -> tuple[Any, ...]:
         at = self.v.ts(now)

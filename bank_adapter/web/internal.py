@@ -20,6 +20,7 @@ from bank_adapter.domain.bills import Bill
 from bank_adapter.errors import AdapterError, Code
 from bank_adapter.services import platform
 from bank_adapter.services.billing import wire_bill
+from bank_adapter.web.partner_api import read_body_within
 from bank_adapter.web.runtime import RUNTIME
 
 MAX_EVENTS_PAGE = 500
@@ -45,23 +46,22 @@ def _same(given: str, expected: str) -> bool:
 
 
 async def read_json(request: web.Request) -> bytes:
+    body, _ = await read_json_value(request)
+    return body
+
+
+async def read_json_value(request: web.Request, limit: int | None = None) -> tuple[bytes, object]:
+    """The body and the JSON value it holds: MALFORMED_MESSAGE unless JSON (strict, unique
+    keys, within the shape limits); `limit` as `read_body`'s."""
     if request.content_type != "application/json":
         raise AdapterError(Code.FORMAT_NOT_ALLOWED, "the internal API takes application/json")
-    body = await read_body(request)
-    codec_json.parse_json(body)  # MALFORMED_MESSAGE unless JSON: strict, unique keys, bounded
-    return body
+    body = await read_body(request, limit)
+    return body, codec_json.parse_json(body)
 
 
-async def read_body(request: web.Request) -> bytes:
-    """The whole body, or PAYLOAD_TOO_LARGE past the configured limit."""
-    limit = request.app[RUNTIME].settings.max_body_bytes
-    too_large = AdapterError(Code.PAYLOAD_TOO_LARGE, f"request bodies are limited to {limit} bytes")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    body = await request.read()
-    if len(body) > limit:  # a chunked body announces no Content-Length
-        raise too_large
-    return body
+async def read_body(request: web.Request, limit: int | None = None) -> bytes:
+    """The whole body, or PAYLOAD_TOO_LARGE past `limit` (by default `max_body_bytes`)."""
+    return await read_body_within(request, limit or request.app[RUNTIME].settings.max_body_bytes)
 
 
 def account_json(account: Account) -> dict[str, Any]:
@@ -100,9 +100,16 @@ async def get_account(request: web.Request) -> web.Response:
 
 
 async def post_bill(request: web.Request) -> web.Response:
+    """One bill (an object), or up to `MAX_BULK_BILLS` all or nothing (a list); the body
+    has its own limit, `internal_max_body_bytes`, sized for a full list."""
     check_token(request)
     rt = request.app[RUNTIME]
-    data = platform.parse_input(platform.BillIn, await read_json(request))
+    body, value = await read_json_value(request, rt.settings.internal_max_body_bytes)
+    if isinstance(value, list):
+        items = platform.parse_bill_list(body, value)
+        issued = await platform.issue_bills(rt.store, items, rt.clock())
+        return web.json_response([bill_json(bill, answer) for bill, answer in issued], status=201)
+    data = platform.parse_input(platform.BillIn, body)
     bill, answer = await platform.issue_bill(rt.store, data, rt.clock())
     return web.json_response(bill_json(bill, answer), status=201)
 

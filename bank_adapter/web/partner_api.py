@@ -127,7 +127,7 @@ async def _process(
     _admit(rt, partner)
     if request.method != "POST":
         raise AdapterError(Code.METHOD_NOT_ALLOWED, "partner operations are POST")
-    exchange.body = await _read_body(request, rt.settings.max_body_bytes)
+    exchange.body = await read_body_within(request, rt.settings.max_body_bytes)
     _check_format(request, partner)
     wire = WireRequest(request.method, route.operation.path, _lower(request.headers), exchange.body)
     request[REQUEST_WIRE] = wire  # read by the conformance kit only (sandbox)
@@ -167,7 +167,8 @@ def _admit(rt: Runtime, partner: Partner) -> None:
             raise AdapterError(Code.RATE_LIMITED, "request rate limit reached", retry_after=wait)
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes:
+async def read_body_within(request: web.Request, limit: int) -> bytes:
+    """The whole body, read in chunks, or PAYLOAD_TOO_LARGE past `limit` (also chunked)."""
     too_large = AdapterError(Code.PAYLOAD_TOO_LARGE, f"request bodies are limited to {limit} bytes")
     if request.content_length is not None and request.content_length > limit:
         raise too_large
@@ -329,7 +330,7 @@ async def _readable_message_id(
     """The MessageId an unverified body names, for InReplyTo on early answers."""
     if exchange.body is None:
         try:
-            exchange.body = await _read_body(request, rt.settings.max_body_bytes)
+            exchange.body = await read_body_within(request, rt.settings.max_body_bytes)
         except AdapterError:
             return None
     body = exchange.body.lstrip()
