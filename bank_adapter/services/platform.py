@@ -157,12 +157,12 @@ def parse_bill_list(body: bytes, items: Sequence[object]) -> list[tuple[BillIn, 
             raise schema_invalid(_problems(errors)) from None
         schema = [(int(error["loc"][0]), _problem(error)) for error in errors]
         at_fault = {index for index, _ in schema}
-        raw_ids = [(i, _raw_id(item)) for i, item in enumerate(items) if i not in at_fault]
-        raise _bad_items(schema, _id_problems(raw_ids), len(items)) from None
-    ids = _id_problems(enumerate(bill.id_number for bill in bills))
-    if ids:
-        raise _bad_items([], ids, len(bills))
-    return [(bill, parse_id_number(bill.id_number)) for bill in bills]
+        others = ((i, _raw_id(item)) for i, item in enumerate(items) if i not in at_fault)
+        raise _bad_items(schema, _id_numbers(others)[1], len(items)) from None
+    ids, problems = _id_numbers(enumerate(bill.id_number for bill in bills))
+    if problems:
+        raise _bad_items([], problems, len(bills))
+    return list(zip(bills, ids, strict=True))
 
 
 def _problems(errors: Iterable[ErrorDetails]) -> list[str]:
@@ -181,14 +181,16 @@ def _raw_id(item: object) -> str:
     return str(item["idNumber"])
 
 
-def _id_problems(ids: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
-    problems = []
-    for index, raw in ids:
+def _id_numbers(raw: Iterable[tuple[int, str]]) -> tuple[list[str], list[tuple[int, str]]]:
+    """The canonical ID numbers, and the problem of each item whose number is not one."""
+    ids: list[str] = []
+    problems: list[tuple[int, str]] = []
+    for index, number in raw:
         try:
-            parse_id_number(raw)
+            ids.append(parse_id_number(number))
         except AdapterError as exc:
             problems.append((index, f"[{index}].idNumber: {exc.detail}"))
-    return problems
+    return ids, problems
 
 
 def _bad_items(

@@ -92,14 +92,14 @@ class LedgerQueries(TxBase):
         return None if row is None else self._bill(row)
 
     async def add_bill(self, bill: Bill, now: datetime, quote_key: str | None = None) -> None:
-        await self.db.execute(INSERT_BILL, *self.bill_row(bill, now, quote_key))
+        await self.db.execute(INSERT_BILL, *self._bill_row(bill, self.v.ts(now), quote_key))
 
     async def add_bills(self, bills: Sequence[Bill], now: datetime) -> None:
         """Every bill in one statement (DuplicateKey if any bill number is taken)."""
-        await self.db.executemany(INSERT_BILL, [self.bill_row(bill, now) for bill in bills])
-
-    def bill_row(self, bill: Bill, now: datetime, quote_key: str | None = None) -> tuple[Any, ...]:
         at = self.v.ts(now)
+        await self.db.executemany(INSERT_BILL, [self._bill_row(bill, at, None) for bill in bills])
+
+    def _bill_row(self, bill: Bill, at: Any, quote_key: str | None) -> tuple[Any, ...]:
         return (
             bill.bill_number, bill.id_number, bill.service_code.value, bill.description_ar,
             bill.description_en, bill.amount_halalas, bill.currency, self.v.day(bill.due_date),

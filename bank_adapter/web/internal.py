@@ -8,9 +8,11 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Final
 
 from aiohttp import web
+from pydantic import TypeAdapter
 
 from bank_adapter.core import codec_json
 from bank_adapter.core import messages as wire
@@ -24,6 +26,7 @@ from bank_adapter.web.partner_api import read_body_within
 from bank_adapter.web.runtime import RUNTIME
 
 MAX_EVENTS_PAGE = 500
+_BILLS: Final = TypeAdapter(list[wire.Bill])
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
@@ -83,6 +86,17 @@ def bill_json(bill: Bill, answer: wire.Bill) -> dict[str, Any]:
     return {"idNumber": bill.id_number, **json.loads(codec_json.encode_json(answer))}
 
 
+def bills_json(issued: Sequence[tuple[Bill, wire.Bill]]) -> list[dict[str, Any]]:
+    """`bill_json` of each, serialised as one list (a thousand models in one call)."""
+    answers = _BILLS.dump_python(
+        [answer for _, answer in issued], mode="json", by_alias=True, exclude_none=True
+    )
+    return [
+        {"idNumber": bill.id_number, **answer}
+        for (bill, _), answer in zip(issued, answers, strict=True)
+    ]
+
+
 async def put_account(request: web.Request) -> web.Response:
     check_token(request)
     rt = request.app[RUNTIME]
@@ -108,7 +122,7 @@ async def post_bill(request: web.Request) -> web.Response:
     if isinstance(value, list):
         items = platform.parse_bill_list(body, value)
         issued = await platform.issue_bills(rt.store, items, rt.clock())
-        return web.json_response([bill_json(bill, answer) for bill, answer in issued], status=201)
+        return web.json_response(bills_json(issued), status=201)
     data = platform.parse_input(platform.BillIn, body)
     bill, answer = await platform.issue_bill(rt.store, data, rt.clock())
     return web.json_response(bill_json(bill, answer), status=201)

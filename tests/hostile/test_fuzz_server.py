@@ -75,6 +75,26 @@ async def test_internal_bill_bodies_refused_or_read_back(service, data: st.DataO
 
 @FUZZ
 @given(data=st.data())
+async def test_internal_bill_lists_all_or_nothing(service, data: st.DataObject) -> None:
+    """A list with any JSON in its items' fields: refused with nothing recorded, or every
+    bill issued, in order, each reading back."""
+    items = data.draw(st.lists(st.one_of(st.just(BILL), changed_fields(BILL)), max_size=4))
+    before = await counts(service)
+    status, answer = await admin_post(service, "/internal/v1/bills", json.dumps(items).encode())
+    assert status < 500, answer
+    if status >= 400:
+        assert await counts(service) == before
+        return
+    assert [bill["amount"] for bill in answer] == [item["amount"] for item in items]
+    for bill in answer:
+        reply = await service.client("JWSA").replies.inquire_bills(
+            channel="APP", bill_number=bill["billNumber"]
+        )
+        assert reply.status == 200, reply.body
+
+
+@FUZZ
+@given(data=st.data())
 async def test_internal_bodies_as_mutated_bytes(service, data: st.DataObject) -> None:
     path = data.draw(st.sampled_from(["/internal/v1/accounts", "/internal/v1/bills"]))
     valid = json.dumps(ACCOUNT if path.endswith("accounts") else BILL).encode()
