@@ -3,14 +3,14 @@
     .venv/bin/python bench/bills.py [--lists 20] [--size 1000] [--singles 1000]
 
 Starts the service in its own process (sandbox partners, a fresh SQLite file in a temp
-directory) and, side by side in the same run, issues bills through `POST
-/internal/v1/bills`: `--lists` lists of `--size` bills one after the other, then
-`--singles` single bills one after the other (one request in flight, as a platform job
-issuing a batch would). The bills are made before the clock starts; their JSON is
-encoded within it. Each bill has both descriptions, in Arabic and English. Every
-answer is checked (201, one bill number per bill sent) so a fast wrong answer cannot
-count, and the bills table is counted at the end. Prints a table: mode, bills, seconds,
-bills/s, and the ratio to single bills. The client runs in this same process, so the
+directory) and issues bills through `POST /internal/v1/bills`, one request in flight:
+`--lists` lists of `--size` bills and `--singles` single bills, interleaved (a list, then
+`singles / lists` single bills, and again) so that both modes see the same load on a
+shared machine. Each bill has both descriptions, in Arabic and English; the bills are
+made before the clock starts, their JSON is encoded within it. Every answer is checked
+(201, the bills in the order sent, distinct bill numbers) and the bills table is counted
+at the end, so a fast wrong answer cannot count. Prints a table: mode, bills, seconds,
+bills/s, and the ratio to single bills. The client runs on the same machine, so the
 numbers include the platform's side too: they are a floor for the adapter.
 """
 
@@ -24,6 +24,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -65,26 +66,31 @@ async def post(http: aiohttp.ClientSession, url: str, body: Any) -> Any:
         return answer
 
 
-async def issue_lists(
-    http: aiohttp.ClientSession, url: str, lists: list[list[dict[str, Any]]]
-) -> int:
-    issued = 0
-    for bills in lists:
-        answer = await post(http, url, bills)
-        if [item["idNumber"] for item in answer] != [item["idNumber"] for item in bills]:
-            raise SystemExit("the list's answer does not match the bills sent, in order")
-        issued += len({item["billNumber"] for item in answer})
-    return issued
+async def issue_list(http: aiohttp.ClientSession, url: str, items: list[dict[str, Any]]) -> int:
+    answer = await post(http, url, items)
+    if [bill["idNumber"] for bill in answer] != [item["idNumber"] for item in items]:
+        raise SystemExit("the list's answer does not match the bills sent, in order")
+    return len({bill["billNumber"] for bill in answer})
 
 
-async def issue_singles(http: aiohttp.ClientSession, url: str, bills: list[dict[str, Any]]) -> int:
+async def issue_singles(http: aiohttp.ClientSession, url: str, items: list[dict[str, Any]]) -> int:
     numbers = set()
-    for body in bills:
-        numbers.add((await post(http, url, body))["billNumber"])
+    for item in items:
+        numbers.add((await post(http, url, item))["billNumber"])
     return len(numbers)
 
 
+async def timed(totals: dict[str, list[float]], mode: str, run: Awaitable[int]) -> None:
+    started = time.perf_counter()
+    issued = await run
+    totals[mode][0] += issued
+    totals[mode][1] += time.perf_counter() - started
+
+
 async def main(lists: int, size: int, singles: int) -> None:
+    lists_mode = f"lists of {size}"
+    totals = {lists_mode: [0.0, 0.0], "single bills": [0.0, 0.0]}
+    work = [(bills(size), bills(singles // lists)) for _ in range(lists)]
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -92,33 +98,24 @@ async def main(lists: int, size: int, singles: int) -> None:
         try:
             async with aiohttp.ClientSession() as http:
                 await wait_healthy(http, url)
-                await issue_lists(http, url, [bills(10)])  # warm up: imports, connection
-                rows = []
-                for mode, run, expected in (
-                    (
-                        f"lists of {size}",
-                        issue_lists(http, url, [bills(size) for _ in range(lists)]),
-                        lists * size,
-                    ),
-                    ("single bills", issue_singles(http, url, bills(singles)), singles),
-                ):
-                    started = time.perf_counter()
-                    issued = await run
-                    rows.append((mode, issued, time.perf_counter() - started))
-                    if issued != expected:
-                        raise SystemExit(f"{mode}: {issued} distinct bills, not {expected}")
+                warm_up = await issue_list(http, url, bills(10))  # imports, the connection
+                for a_list, some_singles in work:  # interleaved: both see the same load
+                    await timed(totals, lists_mode, issue_list(http, url, a_list))
+                    await timed(totals, "single bills", issue_singles(http, url, some_singles))
         finally:
             server.terminate()
             server.wait()
         with sqlite3.connect(Path(tmp) / "bench.db") as db:
             stored = db.execute("SELECT COUNT(*) FROM bills").fetchone()[0]
-    if stored != 10 + lists * size + singles:
-        raise SystemExit(f"{stored} bills stored, not {10 + lists * size + singles}")
-    single_rate = rows[-1][1] / rows[-1][2]
+    expected = warm_up + sum(len(a_list) + len(some) for a_list, some in work)
+    issued = warm_up + sum(int(count) for count, _ in totals.values())
+    if not stored == issued == expected:
+        raise SystemExit(f"{stored} bills stored, {issued} answered, {expected} sent")
+    single_rate = totals["single bills"][0] / totals["single bills"][1]
     print("{:16} {:>8} {:>8} {:>9} {:>6}".format("mode", "bills", "seconds", "bills/s", "ratio"))
-    for mode, count, elapsed in rows:
+    for mode, (count, elapsed) in totals.items():
         rate = count / elapsed
-        print(f"{mode:16} {count:8d} {elapsed:8.2f} {rate:9.0f} {rate / single_rate:6.1f}")
+        print(f"{mode:16} {int(count):8d} {elapsed:8.2f} {rate:9.0f} {rate / single_rate:6.1f}")
 
 
 if __name__ == "__main__":
