@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bank_adapter.core.limits import ANY_JSON, JsonLimits, ShapeError, check_json
-from bank_adapter.core.messages import fit_text, uuid_or_none
+from bank_adapter.core.messages import Answer, StatementPage, fit_text, uuid_or_none
 from bank_adapter.core.money import WIRE_CONTEXT
 from bank_adapter.errors import AdapterError, Code
 
@@ -40,6 +40,14 @@ MAX_PROBLEM_LENGTH: Final = 300
 _LONE_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 _PHRASES: Final = {"missing": "missing", "extra_forbidden": "unknown field"}
 _SHOULD: Final = re.compile(r"^(Input|String|List|Value) should")
+_EMPTY_ENTRIES: Final = '"entries":[]'
+# PaymentId, Amount, PaidAt and Status are ASCII letters, digits and punctuation that
+# JSON never escapes; the reference and the bill number may hold anything.
+_ENTRY: Final = (
+    '{"bankPaymentRef":%s,"paymentId":"%s","billNumber":%s,"amount":"%s","paidAt":"%s",'
+    '"status":"%s"}'
+)
+_string: Final = json.encoder.encode_basestring
 
 
 def decode_json(body: bytes, limits: JsonLimits = ANY_JSON) -> dict[str, object]:
@@ -79,9 +87,26 @@ def validate(model_cls: type[M], data: Mapping[str, object]) -> M:
         raise schema_invalid(map(_json_problem, exc.errors(include_input=False))) from None
 
 
-def encode_json(model: BaseModel) -> bytes:
+def encode_json(model: Answer) -> bytes:
     """Compact UTF-8 JSON by alias; absent optional fields are left out, never null."""
+    if isinstance(model, StatementPage):
+        return _encode_page(model)
     return model.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8")
+
+
+def _encode_page(page: StatementPage) -> bytes:
+    # The head is written by pydantic with `"entries":[]`, the first such text in it (only
+    # UUIDs, a timestamp, a date, a boolean and numbers come before); the entries go
+    # there, as pydantic writes strings: quotes and backslashes escaped, the rest as is.
+    head = page.head.model_dump_json(by_alias=True, exclude_none=True)
+    before, found, after = head.partition(_EMPTY_ENTRIES)
+    if not found:
+        raise ValueError("the statement head has no empty entries")
+    entries = ",".join([
+        _ENTRY % (_string(ref), payment_id, _string(bill), amount, paid_at, status)
+        for ref, payment_id, bill, amount, paid_at, status in page.entries
+    ])  # fmt: skip
+    return f'{before}"entries":[{entries}]{after}'.encode()
 
 
 def peek_message_id(data: Mapping[str, object]) -> UUID | None:
