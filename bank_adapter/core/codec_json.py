@@ -38,6 +38,7 @@ MAX_LISTED_PROBLEMS: Final = 20
 MAX_PROBLEM_LENGTH: Final = 300
 
 _LONE_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 _PHRASES: Final = {"missing": "missing", "extra_forbidden": "unknown field"}
 _SHOULD: Final = re.compile(r"^(Input|String|List|Value) should")
 _EMPTY_ENTRIES: Final = '"entries":[]'
@@ -61,12 +62,15 @@ def decode_json(body: bytes, limits: JsonLimits = ANY_JSON) -> dict[str, object]
 def parse_json(body: bytes, limits: JsonLimits = ANY_JSON) -> object:
     """The JSON value in `body` (strict UTF-8, unique keys, no NaN, no lone surrogate,
     within `limits`), or MALFORMED_MESSAGE."""
+    # A lone surrogate can only be spelled as a \\u escape: without one that could be,
+    # strings need no look (a 5,000-entry statement parses four times faster).
+    hook = _unique_text_keys if _SURROGATE_ESCAPE.search(body) else _unique_keys
     try:
         data = json.loads(
             body.decode("utf-8"),
             parse_float=Decimal,
             parse_constant=_refuse_constant,
-            object_pairs_hook=_unique_keys,
+            object_pairs_hook=hook,
         )
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeError included
         raise AdapterError(Code.MALFORMED_MESSAGE, _malformed_reason(exc)) from None
@@ -134,15 +138,27 @@ def _json_problem(error: ErrorDetails) -> str:
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    data: dict[str, object] = {}
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        # Two parsers may keep different copies; what was signed must mean one thing.
+        raise ValueError(f"duplicate key {_repeated_key(pairs)!r}")
+    return data
+
+
+def _repeated_key(pairs: list[tuple[str, object]]) -> str:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    raise AssertionError("no key is repeated")
+
+
+def _unique_text_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     for key, value in pairs:
-        if key in data:
-            # Two parsers may keep different copies; what was signed must mean one thing.
-            raise ValueError(f"duplicate key {key!r}")
         _refuse_lone_surrogates(key)
         _refuse_lone_surrogates(value)
-        data[key] = value
-    return data
+    return _unique_keys(pairs)
 
 
 def _refuse_lone_surrogates(value: object) -> None:
