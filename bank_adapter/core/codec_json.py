@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bank_adapter.core.limits import ANY_JSON, JsonLimits, ShapeError, check_json
-from bank_adapter.core.messages import fit_text, uuid_or_none
+from bank_adapter.core.messages import Answer, StatementPage, fit_text, uuid_or_none
 from bank_adapter.core.money import WIRE_CONTEXT
 from bank_adapter.errors import AdapterError, Code
 
@@ -38,8 +38,17 @@ MAX_LISTED_PROBLEMS: Final = 20
 MAX_PROBLEM_LENGTH: Final = 300
 
 _LONE_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 _PHRASES: Final = {"missing": "missing", "extra_forbidden": "unknown field"}
 _SHOULD: Final = re.compile(r"^(Input|String|List|Value) should")
+_EMPTY_ENTRIES: Final = '"entries":[]'
+# PaymentId, Amount, PaidAt and Status are ASCII letters, digits and punctuation that
+# JSON never escapes; the reference and the bill number may hold anything.
+_ENTRY: Final = (
+    '{"bankPaymentRef":%s,"paymentId":"%s","billNumber":%s,"amount":"%s","paidAt":"%s",'
+    '"status":"%s"}'
+)
+_string: Final = json.encoder.encode_basestring
 
 
 def decode_json(body: bytes, limits: JsonLimits = ANY_JSON) -> dict[str, object]:
@@ -53,12 +62,15 @@ def decode_json(body: bytes, limits: JsonLimits = ANY_JSON) -> dict[str, object]
 def parse_json(body: bytes, limits: JsonLimits = ANY_JSON) -> object:
     """The JSON value in `body` (strict UTF-8, unique keys, no NaN, no lone surrogate,
     within `limits`), or MALFORMED_MESSAGE."""
+    # A lone surrogate can only be spelled as a \\u escape: without one that could be,
+    # strings need no look (a 5,000-entry statement parses four times faster).
+    hook = _unique_text_keys if _SURROGATE_ESCAPE.search(body) else _unique_keys
     try:
         data = json.loads(
             body.decode("utf-8"),
             parse_float=Decimal,
             parse_constant=_refuse_constant,
-            object_pairs_hook=_unique_keys,
+            object_pairs_hook=hook,
         )
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeError included
         raise AdapterError(Code.MALFORMED_MESSAGE, _malformed_reason(exc)) from None
@@ -79,9 +91,26 @@ def validate(model_cls: type[M], data: Mapping[str, object]) -> M:
         raise schema_invalid(map(_json_problem, exc.errors(include_input=False))) from None
 
 
-def encode_json(model: BaseModel) -> bytes:
+def encode_json(model: Answer) -> bytes:
     """Compact UTF-8 JSON by alias; absent optional fields are left out, never null."""
+    if isinstance(model, StatementPage):
+        return _encode_page(model)
     return model.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8")
+
+
+def _encode_page(page: StatementPage) -> bytes:
+    # The head is written by pydantic with `"entries":[]`, the first such text in it (only
+    # UUIDs, a timestamp, a date, a boolean and numbers come before); the entries go
+    # there, as pydantic writes strings: quotes and backslashes escaped, the rest as is.
+    head = page.head.model_dump_json(by_alias=True, exclude_none=True)
+    before, found, after = head.partition(_EMPTY_ENTRIES)
+    if not found:
+        raise ValueError("the statement head has no empty entries")
+    entries = ",".join([
+        _ENTRY % (_string(ref), payment_id, _string(bill), amount, paid_at, status)
+        for ref, payment_id, bill, amount, paid_at, status in page.entries
+    ])  # fmt: skip
+    return f'{before}"entries":[{entries}]{after}'.encode()
 
 
 def peek_message_id(data: Mapping[str, object]) -> UUID | None:
@@ -115,15 +144,27 @@ def _json_problem(error: ErrorDetails) -> str:
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    data: dict[str, object] = {}
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        # Two parsers may keep different copies; what was signed must mean one thing.
+        raise ValueError(f"duplicate key {_repeated_key(pairs)!r}")
+    return data
+
+
+def _repeated_key(pairs: list[tuple[str, object]]) -> str:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return key
+        seen.add(key)
+    raise AssertionError("no key is repeated")
+
+
+def _unique_text_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     for key, value in pairs:
-        if key in data:
-            # Two parsers may keep different copies; what was signed must mean one thing.
-            raise ValueError(f"duplicate key {key!r}")
         _refuse_lone_surrogates(key)
         _refuse_lone_surrogates(value)
-        data[key] = value
-    return data
+    return _unique_keys(pairs)
 
 
 def _refuse_lone_surrogates(value: object) -> None:

@@ -33,7 +33,9 @@ from bank_adapter.core.codec_json import describe_error, schema_invalid
 from bank_adapter.core.messages import (
     ERROR_ROOT,
     XML_NAMESPACE,
+    Answer,
     ErrorResponse,
+    StatementPage,
     XmlList,
     uuid_or_none,
     xml_name,
@@ -50,6 +52,13 @@ XMLDSIG_NAMESPACE: Final = "http://www.w3.org/2000/09/xmldsig#"
 _NAMESPACE_PREFIX: Final = re.compile(r"\{[^}]*\}")
 _LAST_QUOTED: Final = re.compile(r"'([^']*)'\)?\.$")
 _QUOTED: Final = re.compile(r"'[^']*'")
+_EMPTY_ENTRIES: Final = b"<Entries/>"
+_ESCAPES: Final = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
+_ENTRY: Final = (
+    "<Entry><BankPaymentRef>%s</BankPaymentRef><PaymentId>%s</PaymentId>"
+    "<BillNumber>%s</BillNumber><Amount>%s</Amount><PaidAt>%s</PaidAt><Status>%s</Status></Entry>"
+)
+_ESCAPED: Final = re.compile("[&<>\r]")
 
 
 def decode_xml(root: etree._Element, model_cls: type[M], root_name: str) -> M:
@@ -69,14 +78,41 @@ def decode_xml(root: etree._Element, model_cls: type[M], root_name: str) -> M:
         ) from None
 
 
-def encode_xml(model: BaseModel, root_name: str) -> bytes:
+def encode_xml(model: Answer, root_name: str) -> bytes:
     """UTF-8 with an XML declaration, elements in XSD order; signing appends ds:Signature."""
+    if isinstance(model, StatementPage):
+        return _encode_page(model, root_name)
     # lxml-stubs do not know None, the key lxml takes for the default namespace.
     root = etree.Element(_qname(root_name), nsmap={None: XML_NAMESPACE})  # type: ignore[dict-item]
     _write_fields(
         root, type(model), model.model_dump(mode="json", by_alias=True, exclude_none=True)
     )
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _encode_page(page: StatementPage, root_name: str) -> bytes:
+    # The head is written by lxml with `<Entries/>`, the one such text in it (text is
+    # escaped: no other `<` can start it); the entries go there as lxml writes elements
+    # in the default namespace and their text (`&`, `<`, `>` and CR escaped).
+    head = encode_xml(page.head, root_name)
+    if not page.entries:
+        return head
+    before, found, after = head.partition(_EMPTY_ENTRIES)
+    if not found:
+        raise ValueError("the statement head has no empty Entries")
+    entries = "".join([
+        _ENTRY % (_xml_text(ref), payment_id, _xml_text(bill), amount, paid_at, status)
+        for ref, payment_id, bill, amount, paid_at, status in page.entries
+    ])  # fmt: skip
+    return b"".join((before, b"<Entries>", entries.encode(), b"</Entries>", after))
+
+
+def _xml_text(text: str) -> str:
+    if _ESCAPED.search(text) is None:
+        return text
+    for char, escaped in _ESCAPES:
+        text = text.replace(char, escaped)
+    return text
 
 
 def error_fields(root: etree._Element) -> dict[str, object]:

@@ -17,12 +17,12 @@ can give it: `IdNumber` and `Mobile` (INVALID_ID_NUMBER, INVALID_MOBILE), `Otp`
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, Any, Final, Generic, Self, TypeVar
+from typing import Annotated, Any, Final, Generic, NamedTuple, Self, TypeVar
 from uuid import UUID
 
 from annotated_types import Ge, Le, MaxLen
@@ -457,6 +457,47 @@ class Statement(PartnerResponse):
     """Lowercase hex XOR over the day of SHA-256("BankPaymentRef|BillNumber|Amount|Status")."""
     next_page_token: PageToken | None = None
     """On every page but the last."""
+
+
+class EntryRow(NamedTuple):
+    """A StatementEntry already in its wire form, as a page reads it from the ledger.
+
+    A page of 5,000 entries is built, encoded and signed within a request: each entry as
+    a validated model would cost more than all the rest. The ledger's own rows are
+    trusted to be valid entries (they were validated on the way in); the codecs write
+    them exactly as they would write the equal `StatementEntry` (tests compare both).
+    """
+
+    bank_payment_ref: str
+    payment_id: str
+    bill_number: str
+    amount: str  # two decimals, e.g. "650.00"
+    paid_at: str  # `format_timestamp` of the UTC instant
+    status: str  # a PaymentStatus value
+
+
+@dataclass(frozen=True, slots=True)
+class StatementPage:
+    """A Statement answer: `head` is the page validated without its entries (`entries`
+    empty), `entries` the page's entries in wire form, written into it by the codecs."""
+
+    head: Statement
+    entries: Sequence[EntryRow]
+
+    def __post_init__(self) -> None:
+        if self.head.entries:
+            raise ValueError("a StatementPage's head carries no entries")
+        if len(self.entries) > MAX_ENTRIES:
+            raise ValueError(f"a statement page holds at most {MAX_ENTRIES} entries")
+
+    def as_statement(self) -> Statement:
+        """The same page as one validated model (tests, and the codecs' reference)."""
+        entries = [StatementEntry.model_validate(row._asdict()) for row in self.entries]
+        return self.head.model_copy(update={"entries": entries})
+
+
+Answer = BaseModel | StatementPage
+"""What a service answers: a message model, or a statement page (see `StatementPage`)."""
 
 
 class Problem(WireModel):

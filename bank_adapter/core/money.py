@@ -56,6 +56,14 @@ def from_halalas(halalas: int) -> Decimal:
     return (Decimal(halalas) / HALALAS_PER_RIYAL).quantize(_CENT)
 
 
+def halalas_text(halalas: int) -> str:
+    """`format_amount(from_halalas(halalas))` for `halalas` >= 0, in integer arithmetic."""
+    if halalas < 0:
+        raise ValueError("amounts are not negative")
+    riyals, rest = divmod(halalas, HALALAS_PER_RIYAL)
+    return f"{riyals}.{rest:02d}"
+
+
 def is_amount(value: Decimal) -> bool:
     """True for what the wire can carry: finite, not negative, two decimals, in range."""
     return (

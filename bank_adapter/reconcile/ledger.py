@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bank_adapter.core.messages import PaymentStatus
-from bank_adapter.core.money import format_amount, from_halalas
+from bank_adapter.core.money import halalas_text
 from bank_adapter.reconcile.matching import LedgerRow
 from bank_adapter.store.tables import payments
 
@@ -76,7 +76,7 @@ def _ledger_row(
     status: str,
     business_date: date,
 ) -> LedgerRow:
-    amount = format_amount(from_halalas(halalas))
+    amount = halalas_text(halalas)
     return LedgerRow(
         ref, seq, bill_number, amount, halalas, paid_at, _STATUSES[status], business_date
     )

@@ -48,7 +48,7 @@ from typing import Final, NamedTuple
 
 from bank_adapter.core.messages import PaymentStatus
 from bank_adapter.domain.payments import format_payment_id
-from bank_adapter.domain.statement import DIGEST_SIZE, DayFigures, entry_digest
+from bank_adapter.domain.statement import DIGEST_SIZE, DayFigures, wire_entry_digest
 from bank_adapter.reconcile.settlement import BankRow
 
 REF: Final = "bank_payment_ref"
@@ -197,7 +197,7 @@ def _differences(bank: BankRow, ledger: LedgerRow) -> list[Break]:
 
 def digest_of(row: BankRow | LedgerRow) -> int:
     """The row's statement entry digest (contract section 4), as an integer to XOR."""
-    digest = entry_digest(row.bank_payment_ref, row.bill_number, row.amount, row.status)
+    digest = wire_entry_digest(row.bank_payment_ref, row.bill_number, row.amount, row.status)
     return int.from_bytes(digest)
 
 

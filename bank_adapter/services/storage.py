@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from bank_adapter.core.messages import BillStatus
+from bank_adapter.core.messages import BillStatus, EntryRow
 from bank_adapter.domain.activation import Account, ActivationAttempt
 from bank_adapter.domain.bills import Bill
 from bank_adapter.domain.payments import NewPayment, Payment
@@ -109,7 +109,9 @@ class Tx(Protocol):
     async def reverse_payment(self, seq: int, reason: str, now: datetime) -> bool: ...
     async def day_page(
         self, partner_id: str, day: date, after_seq: int, upto_seq: int, limit: int
-    ) -> list[Payment]: ...
+    ) -> list[EntryRow]:
+        """Statement entries of the day with `after_seq` < seq <= `upto_seq`, by seq."""
+
     async def last_payment_seq(self) -> int: ...
     async def day_figures(self, partner_id: str, day: date) -> DayFigures: ...
     def post_to_day(self, partner_id: str, day: date, entry: Entry) -> None: ...

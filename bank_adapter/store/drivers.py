@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any, Final, Protocol
 
+from bank_adapter.core.messages import format_timestamp
 from bank_adapter.services.storage import DuplicateKey
 
 # pg_advisory_xact_lock key that admits one writing transaction at a time across all
@@ -39,6 +40,7 @@ from bank_adapter.services.storage import DuplicateKey
 WRITER_LOCK_KEY: Final = int.from_bytes(b"bankwrit", signed=True)
 PG_CONNECT_TIMEOUT_S: Final = 5.0
 _SQLITE_TIME: Final = "%Y-%m-%d %H:%M:%S.%f"
+_SQLITE_TIME_LENGTH: Final = len("2026-11-21 09:30:00.000000")
 
 
 class StorageError(Exception):
@@ -75,6 +77,10 @@ class Values:
     def from_ts(self, value: Any) -> datetime | None:
         return None if value is None else value.astimezone(UTC)
 
+    def wire_ts(self, value: Any) -> str:
+        """A stored time (not null) as the wire writes it (`format_timestamp`, UTC)."""
+        return format_timestamp(value.astimezone(UTC))
+
     def day(self, value: date | None) -> Any:
         return value
 
@@ -92,6 +98,16 @@ class SqliteValues(Values):
 
     def from_ts(self, value: Any) -> datetime | None:
         return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+    def wire_ts(self, value: Any) -> str:
+        # "2026-11-21 09:30:00.250000" -> "2026-11-21T09:30:00.250000Z" by slicing, the form
+        # `ts` writes; any other text the long way round.
+        if len(value) == _SQLITE_TIME_LENGTH and value[10] == " " and value[19] == ".":
+            fraction = "" if value.endswith(".000000") else value[19:]
+            return f"{value[:10]}T{value[11:19]}{fraction}Z"
+        moment = self.from_ts(value)
+        assert moment is not None
+        return format_timestamp(moment)
 
     def day(self, value: date | None) -> Any:
         return None if value is None else value.isoformat()

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
-from bank_adapter.core.messages import BillStatus, PaymentStatus, ServiceCode
+from bank_adapter.core.messages import BillStatus, EntryRow, PaymentStatus, ServiceCode
+from bank_adapter.core.money import halalas_text
 from bank_adapter.domain.bills import Bill
-from bank_adapter.domain.payments import NewPayment, Payment
+from bank_adapter.domain.payments import NewPayment, Payment, format_payment_id
 from bank_adapter.domain.statement import DayChange, DayFigures, Entry
 from bank_adapter.services.storage import Evidence
 from bank_adapter.store.txbase import TxBase
@@ -57,8 +58,8 @@ _REVERSE: Final = (
     " WHERE seq = ? AND status = 'POSTED'"
 )
 _DAY_PAGE: Final = (
-    f"SELECT {_PAYMENT_COLUMNS} FROM payments WHERE partner_id = ? AND business_date = ?"
-    " AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
+    "SELECT seq, bank_payment_ref, bill_number, amount_halalas, paid_at, status FROM payments"
+    " WHERE partner_id = ? AND business_date = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
 )
 _LAST_SEQ: Final = "SELECT COALESCE(MAX(seq), 0) FROM payments"
 _DAY: Final = (
@@ -153,11 +154,17 @@ class LedgerQueries(TxBase):
 
     async def day_page(
         self, partner_id: str, day: date, after_seq: int, upto_seq: int, limit: int
-    ) -> list[Payment]:
+    ) -> list[EntryRow]:
         rows = await self.db.fetch(
             _DAY_PAGE, partner_id, self.v.day(day), after_seq, upto_seq, limit
         )
-        return [self._payment(row) for row in rows]
+        stamp = self.v.wire_ts
+        return [
+            EntryRow(
+                ref, format_payment_id(seq), bill, halalas_text(halalas), stamp(paid_at), status
+            )
+            for seq, ref, bill, halalas, paid_at, status in rows
+        ]
 
     async def last_payment_seq(self) -> int:
         row = await self.db.fetchrow(_LAST_SEQ)

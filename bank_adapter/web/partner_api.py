@@ -34,12 +34,11 @@ from uuid import UUID
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDictProxy
-from pydantic import BaseModel
 
 from bank_adapter.conformance.hook import REQUEST_WIRE
 from bank_adapter.core import codec_json, codec_xml, xmldsig
 from bank_adapter.core.limits import REQUEST_XML
-from bank_adapter.core.messages import ActivationResponse, Operation, PartnerRequest
+from bank_adapter.core.messages import ActivationResponse, Answer, Operation, PartnerRequest
 from bank_adapter.core.signing import Verified, VerifyPolicy
 from bank_adapter.core.wire import WireRequest, WireResponse
 from bank_adapter.core.xmlparse import parse_xml
@@ -51,7 +50,7 @@ from bank_adapter.web import replies
 from bank_adapter.web.runtime import RUNTIME, Runtime
 
 RequestT = TypeVar("RequestT", bound=PartnerRequest)
-Service = Callable[[CallContext, Tx, RequestT], Awaitable[BaseModel]]
+Service = Callable[[CallContext, Tx, RequestT], Awaitable[Answer]]
 
 _SINGLE_HEADERS = frozenset(
     {

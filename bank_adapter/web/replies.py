@@ -10,10 +10,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel
-
 from bank_adapter.core import codec_json, codec_xml
-from bank_adapter.core.messages import ErrorResponse, Operation, Problem
+from bank_adapter.core.messages import Answer, ErrorResponse, Operation, Problem
 from bank_adapter.core.wire import WireResponse
 from bank_adapter.errors import AdapterError, Code, http_status, title
 from bank_adapter.partners import Partner
@@ -24,7 +22,7 @@ ERROR_TYPE = "urn:bank-adapter:v1:error:"
 
 
 def success(
-    rt: Runtime, partner: Partner, op: Operation[Any], model: BaseModel, now: datetime
+    rt: Runtime, partner: Partner, op: Operation[Any], model: Answer, now: datetime
 ) -> WireResponse:
     if partner.format == "xml":
         body = codec_xml.encode_xml(model, op.response_root)

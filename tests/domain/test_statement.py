@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bank_adapter.core.messages import PaymentStatus
+from bank_adapter.core.money import halalas_text
 from bank_adapter.domain import statement
 from bank_adapter.domain.payments import format_payment_id
 from bank_adapter.domain.statement import (
@@ -314,3 +315,17 @@ def test_a_short_key_is_a_programming_error() -> None:
         encode_page_token(
             b"short", partner_id=PARTNER, business_date=DAY, after_payment_id="P1", snapshot=1
         )
+
+
+@given(
+    st.text(min_size=1, max_size=64),
+    st.text(min_size=1, max_size=32),
+    st.integers(0, 10**15),
+    st.sampled_from(PaymentStatus),
+)
+def test_the_wire_digest_is_the_entry_digest(ref, bill, halalas, status):
+    amount = halalas_text(halalas)
+    expected = hashlib.sha256(f"{ref}|{bill}|{amount}|{status.value}".encode()).digest()
+
+    assert statement.wire_entry_digest(ref, bill, amount, status) == expected
+    assert statement.entry_digest(ref, bill, amount, status) == expected

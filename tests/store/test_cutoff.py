@@ -76,8 +76,8 @@ async def test_a_final_statement_waits_for_a_payment_decided_before_the_cutoff(
     await paying
     page = await reading
 
-    assert page.final  # type: ignore[attr-defined]
-    assert page.count == 1  # type: ignore[attr-defined]
+    assert page.head.final  # type: ignore[attr-defined]
+    assert page.head.count == 1  # type: ignore[attr-defined]
     assert [entry.bank_payment_ref for entry in page.entries] == ["R1"]  # type: ignore[attr-defined]
 
 
@@ -96,4 +96,4 @@ async def test_units_of_one_batch_see_each_other_in_order(store):
     ack, page = await asyncio.gather(store.decide(pay), store.decide(read_final))
 
     assert ack.business_date == DAY  # type: ignore[attr-defined]
-    assert (page.final, page.count, page.total) == (True, 1, Decimal("650.00"))  # type: ignore[attr-defined]
+    assert (page.head.final, page.head.count, page.head.total) == (True, 1, Decimal("650.00"))  # type: ignore[attr-defined]
