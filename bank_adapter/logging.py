@@ -150,7 +150,9 @@ def configure(
     structlog.configure(
         processors=[*enrich, redact, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        # One write per line (print() writes the newline apart): the workers of
+        # `serve --workers` share one stderr, and their lines must not interleave.
+        logger_factory=structlog.WriteLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
     _route_stdlib_logging(out, level, [structlog.stdlib.add_logger_name, *enrich], renderer)
