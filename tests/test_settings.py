@@ -395,8 +395,8 @@ def test_the_admin_listener_is_off_unless_its_port_is_set():
 
 
 def test_the_admin_listener_shares_the_host_unless_given_its_own():
-    env = {"BANK_ADAPTER_HOST": "0.0.0.0", "BANK_ADAPTER_ADMIN_PORT": "9090"}
-    assert Settings.from_env(env).admin_address == ("0.0.0.0", 9090)
+    env = {"BANK_ADAPTER_HOST": "10.0.0.1", "BANK_ADAPTER_ADMIN_PORT": "9090"}
+    assert Settings.from_env(env).admin_address == ("10.0.0.1", 9090)
     env["BANK_ADAPTER_ADMIN_HOST"] = "10.0.0.5"
     assert Settings.from_env(env).admin_address == ("10.0.0.5", 9090)
 
