@@ -42,7 +42,9 @@ ROUND = 20  # payments per round, each sent twice at once, each on a connection 
 
 def log_lines(server: ServeProcess) -> list[dict[str, Any]]:
     lines = []
-    for line in server.log.read_text(errors="replace").splitlines():
+    written = server.log.read_text(errors="replace")
+    complete = written[: written.rfind("\n") + 1]  # not a line still being written
+    for line in complete.splitlines():
         if line.startswith("{"):
             lines.append(json.loads(line))
     return lines
