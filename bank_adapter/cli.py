@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import re
-import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,7 +19,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from aiohttp import web
 from alembic.util import CommandError
 
 from bank_adapter import __version__, command_settings, diagnose_cli
@@ -33,16 +31,14 @@ from bank_adapter.exits import (
     EXIT_FAILED,
     EXIT_OK,
     OperatorError,
-    cannot_listen,
     database_errors,
     explain,
 )
 from bank_adapter.partners import load_partners
 from bank_adapter.reconcile import cli as reconcile_cli
-from bank_adapter.settings import Settings, SettingsError
+from bank_adapter.settings import MAX_WORKERS, Settings, SettingsError
 from bank_adapter.store import migrate
 from bank_adapter.store.repository import Store
-from bank_adapter.web.tls import server_context
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 T = TypeVar("T")
@@ -100,9 +96,24 @@ def _parser() -> argparse.ArgumentParser:
         "serve",
         help="run the service",
         description="Apply pending database migrations, load partners and keys, and serve "
-        "the partner API, the internal API and /healthz, /readyz, /metrics on "
-        "BANK_ADAPTER_HOST:BANK_ADAPTER_PORT (TLS when BANK_ADAPTER_TLS_CERT/KEY are set).",
+        "the partner API, the internal API, the console and /healthz, /readyz, /metrics on "
+        "BANK_ADAPTER_HOST:BANK_ADAPTER_PORT (TLS when BANK_ADAPTER_TLS_CERT/KEY are set); "
+        "with BANK_ADAPTER_ADMIN_PORT, the internal API, the console and /metrics on that "
+        "port only. With --workers N, N processes share the port(s).",
     )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        metavar="N",
+        help="processes serving the same port(s), each with its own database connections "
+        f"(1 to {MAX_WORKERS}; default: BANK_ADAPTER_WORKERS, else 1)",
+    )
+    # A worker of `serve --workers N`, started by its parent with the sockets it bound.
+    serve.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    for name in ("--public-fd", "--admin-fd"):
+        serve.add_argument(name, type=int, action="append", default=[], help=argparse.SUPPRESS)
+    serve.add_argument("--lifeline-fd", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
 
     _add_db_commands(commands)
@@ -271,44 +282,20 @@ def _settings() -> Settings:
     return command_settings.load(os.environ)
 
 
-def _serve(_args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace) -> int:
+    from bank_adapter import serve
+
     settings = _settings()
-    from bank_adapter.web.app import build_app
-    from bank_adapter.web.runtime import build_runtime
-
-    runtime = build_runtime(settings, system_clock)
-    asyncio.run(_run_server(build_app(runtime), settings))
-    return EXIT_OK
-
-
-async def _run_server(app: web.Application, settings: Settings) -> None:
-    from bank_adapter.web.runtime import RUNTIME
-
-    log = adapter_logging.get_logger("bank_adapter.serve")
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        with database_errors(settings.database_url):
-            await migrate.upgrade(app[RUNTIME].store.engine)
-        await _listen(runner, settings)
-        log.info("serving", host=settings.host, port=settings.port, sandbox=settings.sandbox,
-                 partners=sorted(app[RUNTIME].partners))  # fmt: skip
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
-        log.info("stopping")
-    finally:
-        await runner.cleanup()
-
-
-async def _listen(runner: web.AppRunner, settings: Settings) -> None:
-    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=server_context(settings))
-    try:
-        await site.start()
-    except OSError as exc:
-        raise cannot_listen(exc, settings.host, settings.port) from exc
+    if args.worker is not None:
+        fields = {"worker": args.worker, "pid": os.getpid()}
+        adapter_logging.configure(level=_log_level(args), fields=fields)
+        worker = serve.WorkerArgs(
+            args.worker, tuple(args.public_fd), tuple(args.admin_fd), args.lifeline_fd
+        )
+        metrics_dir = Path(os.environ[serve.METRICS_DIR_VARIABLE])
+        return serve.serve_worker(settings, worker, metrics_dir)
+    workers = args.workers or settings.workers
+    return serve.serve(settings, workers=workers, log_level=_log_level(args))
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
@@ -363,6 +350,16 @@ def _with_store(settings: Settings, job: Callable[[Store], Awaitable[T]]) -> T:
 
     with database_errors(settings.database_url):
         return asyncio.run(run())
+
+
+def _workers(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a number of processes") from None
+    if not 1 <= count <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{count}: expected 1 to {MAX_WORKERS}")
+    return count
 
 
 def _kid(value: str) -> str:

@@ -91,14 +91,17 @@ def redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def cannot_listen(exc: OSError, host: str, port: int) -> CannotListen:
+def cannot_listen(exc: OSError, host: str, port: int, listener: str = "") -> CannotListen:
+    """`listener` is "" for the public listener, "ADMIN_" for the admin one: the
+    settings to change are named after it."""
     where = f"{host}:{port}"
     if exc.errno == errno.EADDRINUSE:
         return CannotListen(
             f"cannot listen on {where}: the port is in use; stop what listens there "
-            f"(`ss -ltnp 'sport = :{port}'` names it) or set another BANK_ADAPTER_PORT"
+            f"(`ss -ltnp 'sport = :{port}'` names it) or set another BANK_ADAPTER_{listener}PORT"
         )
     return CannotListen(
-        f"cannot listen on {where}: {exc.strerror or one_line(exc)}; "
-        "check BANK_ADAPTER_HOST (an address of this machine) and BANK_ADAPTER_PORT"
+        f"cannot listen on {where}: {exc.strerror or one_line(exc)}; check "
+        f"BANK_ADAPTER_{listener}HOST (an address of this machine) and "
+        f"BANK_ADAPTER_{listener}PORT"
     )

@@ -21,7 +21,7 @@ import logging
 import re
 import sys
 import traceback
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
@@ -126,9 +126,14 @@ def _verbatim(arg: object) -> bool:
 
 
 def configure(
-    *, level: str = "INFO", stream: TextIO | None = None, json: bool | None = None
+    *,
+    level: str = "INFO",
+    stream: TextIO | None = None,
+    json: bool | None = None,
+    fields: Mapping[str, Any] | None = None,
 ) -> None:
-    """JSON lines unless `stream` is a terminal; stderr by default (stdout stays clean)."""
+    """JSON lines unless `stream` is a terminal; stderr by default (stdout stays clean).
+    `fields` go on every line (a `serve` worker's index and pid)."""
     out = stream or sys.stderr
     as_json = (not out.isatty()) if json is None else json
     renderer: Any = (
@@ -140,13 +145,25 @@ def configure(
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
     ]
+    if fields:
+        enrich.append(_add_fields(dict(fields)))
     structlog.configure(
         processors=[*enrich, redact, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        # One write per line (print() writes the newline apart): the workers of
+        # `serve --workers` share one stderr, and their lines must not interleave.
+        logger_factory=structlog.WriteLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
     _route_stdlib_logging(out, level, [structlog.stdlib.add_logger_name, *enrich], renderer)
+
+
+def _add_fields(fields: dict[str, Any]) -> Any:
+    def add(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event.update(fields)
+        return event
+
+    return add
 
 
 def _route_stdlib_logging(out: TextIO, level: str, enrich: list[Any], renderer: Any) -> None:

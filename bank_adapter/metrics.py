@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final
 
 from prometheus_client import (
@@ -24,6 +25,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
@@ -33,8 +35,12 @@ SIGNATURE_CODES: Final = frozenset(
 
 
 class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+    """`shared_dir`: the workers' multiprocess directory (None: a process of its own)."""
+
+    def __init__(self, shared_dir: Path | None = None) -> None:
+        self.shared_dir = shared_dir
+        self.registry = CollectorRegistry()  # counted values
+        self.computed = CollectorRegistry()  # read at scrape time, in this process
         self.requests = Counter(
             "bank_adapter_requests",
             "Partner requests answered, by partner, operation and contract code (OK for 2xx).",
@@ -57,13 +63,16 @@ class Metrics:
         self._requests: dict[tuple[str, str, str], Counter] = {}
         self._latency: dict[str, Histogram] = {}
         self.ready = Gauge(
-            "bank_adapter_ready", "1 when the database answers, else 0.", registry=self.registry
+            "bank_adapter_ready",
+            "1 when the database answers, else 0.",
+            registry=self.registry,
+            multiprocess_mode="livemostrecent",  # the last readiness check of any worker
         )
         self._define_money()
         self._define_security()
         self._define_store()
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
+        ProcessCollector(registry=self.computed)
+        PlatformCollector(registry=self.computed)
 
     def _define_security(self) -> None:
         self.signature_failures = Counter(
@@ -169,4 +178,12 @@ class Metrics:
         self.database_errors.labels(type(cause).__name__).inc()
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        return generate_latest(self._values()) + generate_latest(self.computed)
+
+    def _values(self) -> CollectorRegistry:
+        if self.shared_dir is None:
+            return self.registry
+        every_worker = CollectorRegistry()
+        # prometheus_client.multiprocess has no annotations.
+        MultiProcessCollector(every_worker, str(self.shared_dir))  # type: ignore[no-untyped-call]
+        return every_worker

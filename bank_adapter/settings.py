@@ -35,8 +35,9 @@ ORDINARY = (
     "PARTNERS_DIR", "SIGNING_KID", "HOST", "PORT", "SANDBOX", "VAR_DIR", "FEES_FILE",
     "MAX_BODY_BYTES", "INTERNAL_MAX_BODY_BYTES", "MAX_CLOCK_SKEW", "MESSAGE_RETENTION_DAYS",
     "DB_BUSY_TIMEOUT_MS", "PURGE_INTERVAL_MS", "EXTRA_PUBLIC_KEYS", "CONSOLE_IDLE_MINUTES",
-    "OTP_MAX_PER_HOUR",
+    "OTP_MAX_PER_HOUR", "WORKERS", "ADMIN_HOST", "ADMIN_PORT",
 )  # fmt: skip
+MAX_WORKERS = 64
 # Every setting the config file may hold (LOG_LEVEL is read by the command before the
 # settings, so it stays an environment variable).
 FILE_KEYS = frozenset(
@@ -76,11 +77,18 @@ class Settings:
     extra_public_keys: tuple[tuple[str, Path], ...] = ()
     console_idle_timeout_s: int = 15 * 60
     otp_max_per_hour: int = 5  # OTPs sent for one account in any rolling hour, all banks
+    # `serve` processes sharing the listening sockets (see `bank_adapter.serve`).
+    workers: int = 1
+    # The admin listener: when set, the internal API, the console and /metrics are served
+    # there only (see `web.listener_split`).
+    admin_host: str | None = None
+    admin_port: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         env = _Env(with_config_file(environ))
         var_dir = Path(env.get("VAR_DIR") or "var")
+        admin_host, admin_port = _admin_listener(env)
         return cls(
             database_url=env.secret("DATABASE_URL") or f"sqlite:///{var_dir / 'bank-adapter.db'}",
             partners_dir=Path(env.get("PARTNERS_DIR") or "partners"),
@@ -108,7 +116,16 @@ class Settings:
             extra_public_keys=env.key_files("EXTRA_PUBLIC_KEYS"),
             console_idle_timeout_s=env.integer("CONSOLE_IDLE_MINUTES", 15, 1, 480) * 60,
             otp_max_per_hour=env.integer("OTP_MAX_PER_HOUR", 5, 1, 100),
+            workers=env.integer("WORKERS", 1, 1, MAX_WORKERS),
+            admin_host=admin_host,
+            admin_port=admin_port,
         )
+
+    @property
+    def admin_address(self) -> tuple[str, int] | None:
+        if self.admin_port is None:
+            return None
+        return (self.admin_host or self.host, self.admin_port)
 
 
 def with_config_file(environ: Mapping[str, str]) -> dict[str, str]:
@@ -166,6 +183,23 @@ def _tls_cert(env: _Env) -> Path | None:
         if cert is None and env.get(name) is not None:
             raise SettingsError(f"{PREFIX}{name} is set without {PREFIX}TLS_CERT")
     return cert
+
+
+def _admin_listener(env: _Env) -> tuple[str | None, int | None]:
+    """ADMIN_HOST and ADMIN_PORT; the host alone means nothing, and the admin port must
+    not be the public one (one of the two listeners would fail to bind)."""
+    port = env.integer("ADMIN_PORT", 0, 1, 65535) if env.get("ADMIN_PORT") else None
+    host = env.get("ADMIN_HOST")
+    if port is None:
+        if host is not None:
+            raise SettingsError(f"{PREFIX}ADMIN_HOST is set without {PREFIX}ADMIN_PORT")
+        return None, None
+    if port == env.integer("PORT", 8080, 0, 65535):
+        raise SettingsError(
+            f"{PREFIX}ADMIN_PORT: {port} is also {PREFIX}PORT; give the admin listener a port "
+            "of its own, or unset it to serve everything on one port"
+        )
+    return host, port
 
 
 def _encode(value: str | None) -> bytes | None:

@@ -1,10 +1,13 @@
 """Request-path benchmark: signed payment notifications against a real `bank-adapter serve`.
 
-    .venv/bin/python bench/hotpath.py [--requests 2000] [--concurrency 32]
+    .venv/bin/python bench/hotpath.py [--requests 2000] [--concurrency 32] [--workers N]
+                                      [--database-url postgresql://...]
 
-Starts the service in its own process (sandbox partners, a fresh SQLite file in a temp
-directory), issues bills through the internal API, then sends signed PaymentNotification
-messages from this process (one per bill, each a new BankPaymentRef) for each sandbox
+Starts the service (`bank-adapter serve --workers N`, default 1) in its own process
+(sandbox partners, a fresh SQLite file in a temp directory unless --database-url names
+another database, which must exist; its tables are created if missing), issues bills
+through the internal API, then sends signed PaymentNotification messages from this
+process (one per bill, each a new BankPaymentRef) for each sandbox
 profile, and prints a table: profile, requests, seconds, requests/s, p50 and p99 latency.
 Every answer is verified (signature and status) so a fast wrong answer cannot count.
 The client signs in this same process, so the numbers include the bank's side too:
@@ -44,19 +47,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    workdir: Path, port: int, workers: int, database_url: str | None
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BANK_ADAPTER_")}
     env |= {
         "BANK_ADAPTER_SANDBOX": "1",
         "BANK_ADAPTER_ADMIN_TOKEN": TOKEN,
         "BANK_ADAPTER_PORT": str(port),
-        "BANK_ADAPTER_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "BANK_ADAPTER_DATABASE_URL": database_url or f"sqlite:///{workdir / 'bench.db'}",
         "BANK_ADAPTER_PARTNERS_DIR": str(ROOT / "partners"),
         "BANK_ADAPTER_FEES_FILE": str(ROOT / "fees.toml"),
         "BANK_ADAPTER_VAR_DIR": str(workdir / "var"),
         "BANK_ADAPTER_LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, "-m", "bank_adapter.cli", "serve"]
+    command = [sys.executable, "-m", "bank_adapter.cli", "serve", "--workers", str(workers)]
     return subprocess.Popen(command, env=env, cwd=workdir, stderr=subprocess.DEVNULL)
 
 
@@ -112,11 +117,11 @@ async def run_profile(client: PartnerClient, bills: list[str], concurrency: int)
     return latencies
 
 
-async def main(requests: int, concurrency: int) -> None:
+async def main(requests: int, concurrency: int, workers: int, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start_server(Path(tmp), port)
+        server = start_server(Path(tmp), port, workers, database_url)
         try:
             connector = aiohttp.TCPConnector(limit=concurrency)
             async with aiohttp.ClientSession(connector=connector) as http:
@@ -150,5 +155,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--requests", type=int, default=2000, help="payments per profile")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers N")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.concurrency))
+    asyncio.run(main(args.requests, args.concurrency, args.workers, args.database_url))

@@ -61,7 +61,8 @@ class ServeProcess:
     """One `bank-adapter serve` on `workdir`; restartable (each start logs to a new file).
 
     By default a sandbox on an SQLite file in `workdir` with the repository's sandbox
-    partners; `settings` overrides or adds BANK_ADAPTER_* variables.
+    partners; `settings` overrides or adds BANK_ADAPTER_* variables, `args` are given to
+    `serve` (`--workers 2`).
     """
 
     workdir: Path
@@ -71,6 +72,7 @@ class ServeProcess:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     logs: list[Path] = field(default_factory=list)
+    args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -104,7 +106,7 @@ class ServeProcess:
         logleak.watch(self.log, self.token)
         with self.log.open("wb") as stderr:
             self.process = subprocess.Popen(
-                bank_adapter_command("serve"),
+                bank_adapter_command("serve", *self.args),
                 env=self.environ(),
                 cwd=self.workdir,
                 stdin=subprocess.DEVNULL,

@@ -142,6 +142,8 @@ def test_bad_flag_names_the_variable(value):
         ("MAX_CLOCK_SKEW", 1, 86_400),
         ("MESSAGE_RETENTION_DAYS", 7, 3650),
         ("DB_BUSY_TIMEOUT_MS", 1, 600_000),
+        ("WORKERS", 1, 64),
+        ("ADMIN_PORT", 1, 65535),
     ],
 )
 def test_integer_bounds(name, low, high):
@@ -389,3 +391,38 @@ def test_an_empty_config_variable_is_refused():
 def test_the_config_file_keys_are_every_setting_but_the_config_itself():
     assert "config" not in FILE_KEYS
     assert {"admin_token", "admin_token_file", "port", "tls_client_ca", "fees_file"} <= FILE_KEYS
+
+
+def test_the_admin_listener_is_off_unless_its_port_is_set():
+    settings = Settings.from_env({})
+    assert (settings.admin_host, settings.admin_port, settings.admin_address) == (None, None, None)
+
+
+def test_the_admin_listener_shares_the_host_unless_given_its_own():
+    env = {"BANK_ADAPTER_HOST": "10.0.0.1", "BANK_ADAPTER_ADMIN_PORT": "9090"}
+    assert Settings.from_env(env).admin_address == ("10.0.0.1", 9090)
+    env["BANK_ADAPTER_ADMIN_HOST"] = "10.0.0.5"
+    assert Settings.from_env(env).admin_address == ("10.0.0.5", 9090)
+
+
+@pytest.mark.parametrize("port", [None, "9443"])
+def test_an_admin_port_equal_to_the_port_is_refused(port):
+    env = {"BANK_ADAPTER_ADMIN_PORT": port or "8080"} | (
+        {"BANK_ADAPTER_PORT": port} if port else {}
+    )
+    with pytest.raises(
+        SettingsError, match=r"^BANK_ADAPTER_ADMIN_PORT: \d+ is also BANK_ADAPTER_PORT"
+    ):
+        Settings.from_env(env)
+
+
+def test_an_admin_host_without_an_admin_port_is_refused():
+    with pytest.raises(SettingsError, match="BANK_ADAPTER_ADMIN_HOST is set without"):
+        Settings.from_env({"BANK_ADAPTER_ADMIN_HOST": "10.0.0.5"})
+
+
+def test_workers_and_the_admin_listener_come_from_the_config_file_too(tmp_path):
+    config = tmp_path / "bank-adapter.toml"
+    config.write_text('workers = 4\nadmin_host = "10.0.0.5"\nadmin_port = 9090\n')
+    settings = Settings.from_env({"BANK_ADAPTER_CONFIG": str(config)})
+    assert (settings.workers, settings.admin_address) == (4, ("10.0.0.5", 9090))

@@ -49,7 +49,7 @@ class SuspendedGauge:
 
 async def keep_fresh(app: web.Application) -> AsyncIterator[None]:
     rt = app[RUNTIME]
-    rt.metrics.registry.register(SuspendedGauge(rt.partners, rt.partner_states))
+    rt.metrics.computed.register(SuspendedGauge(rt.partners, rt.partner_states))
     await refresh(rt)
     task = asyncio.create_task(_refresh_forever(rt))
     yield

@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from bank_adapter.console import partner_refresh
 from bank_adapter.console import routes as console
@@ -17,6 +18,7 @@ from bank_adapter.core import messages as op
 from bank_adapter.services import activation, billing, payments, statement
 from bank_adapter.services.storage import StorageUnavailable
 from bank_adapter.web import diagnose, home, internal, ops, server_header
+from bank_adapter.web.listener_split import listener_split
 from bank_adapter.web.middleware import request_context
 from bank_adapter.web.partner_api import Route, handler
 from bank_adapter.web.runtime import RUNTIME, Runtime
@@ -38,9 +40,10 @@ ROUTES: tuple[Route[Any], ...] = (
 def build_app(rt: Runtime) -> web.Application:
     # The body limit is enforced per route with the contract's error; aiohttp's own
     # limit only has to be above it.
-    app = web.Application(
-        middlewares=[request_context], client_max_size=rt.settings.max_body_bytes * 4
-    )
+    middlewares: list[Middleware] = [request_context]
+    if rt.settings.admin_port is not None:
+        middlewares.append(listener_split(rt.settings.admin_port))
+    app = web.Application(middlewares=middlewares, client_max_size=rt.settings.max_body_bytes * 4)
     app[RUNTIME] = rt
     for route in ROUTES:
         app.router.add_route("*", route.operation.path, handler(route))

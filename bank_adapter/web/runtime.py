@@ -64,7 +64,9 @@ class Runtime:
 RUNTIME = web.AppKey("runtime", Runtime)
 
 
-def build_runtime(settings: Settings, clock: Clock, store: Store | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings, clock: Clock, store: Store | None = None, metrics: Metrics | None = None
+) -> Runtime:
     return Runtime(
         settings=settings,
         partners=load_partners(settings.partners_dir, sandbox=settings.sandbox),
@@ -75,6 +77,7 @@ def build_runtime(settings: Settings, clock: Clock, store: Store | None = None) 
         clock=clock,
         profiles=new_profiles(),
         extra_public_keys=load_extra_public_keys(settings),
+        metrics=metrics or Metrics(),
     )
 
 
