@@ -62,9 +62,11 @@ AREAS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("aiohttp + event loop", r"\((aiohttp/|asyncio/|multidict/|yarl/|selectors\.py)"),
     )
 )  # fmt: skip
-# Threads waiting for work (the executor's, aiosqlite's) are sampled too: not CPU.
+# Threads waiting (the event loop in epoll, the executor's and aiosqlite's threads for
+# work) are sampled too: not CPU.
 IDLE = re.compile(
-    r"^(_worker \(concurrent/futures/thread\.py:81|_connection_worker_thread \(aiosqlite/"
+    r"^(EpollSelector\.select \(selectors\.py|_worker \(concurrent/futures/thread\.py:81"
+    r"|_connection_worker_thread \(aiosqlite/"
     r"|PyThread_acquire_lock_timed|pthread_cond_timedwait|epoll_wait|select_epoll_poll"
     r"|_queue_SimpleQueue_get)"
 )
