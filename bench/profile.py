@@ -2,13 +2,15 @@
 
     .venv/bin/python bench/profile.py [--rows jws,xmldsig] [--engines sqlite,postgresql]
                                       [--seconds 8] [--native] [--keep DIR]
-    .venv/bin/python bench/profile.py --fold RAW.txt [--cpu-us 650]
+    .venv/bin/python bench/profile.py --fold RAW.txt [--cpu-us 770,56]
 
 For each row and engine: the server (CPU 0) is driven at saturation by the load
 generator of `bench/run.py` (CPU 1), first unprofiled, to measure its CPU time per request
-(from /proc), then with `py-spy record --rate 500 -f raw` attached. The collapsed stacks
-are folded into areas, and each area's share of the samples times the unprofiled CPU per
-request gives microseconds per request.
+(from /proc, the event loop's thread and the others apart), then with `py-spy record
+--rate 500 -f raw` attached. The collapsed stacks are folded into areas, and each
+area's share of a side's samples times that side's unprofiled CPU per request gives
+microseconds per request (SQLite's commit thread is sampled busy while it waits in
+fsync: weighing by its own CPU time keeps that wait out).
 
 py-spy runs `--nonblocking` (it reads the server's memory without stopping it): stopping
 it 500 times a second halves the rate, and `--native` slows it about fifty-fold, which
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import signal
 import subprocess
@@ -90,26 +93,50 @@ def area_of(frames: list[str]) -> str:
     return "other"
 
 
-def fold(raw: Path) -> Counter[str]:
-    """Samples per area in a py-spy raw (collapsed stacks) file, idle threads left out."""
-    samples: Counter[str] = Counter()
+def fold(raw: Path) -> dict[str, Counter[str]]:
+    """Samples per area in a py-spy raw (collapsed stacks) file, idle threads left out,
+    for the event loop's thread ("main") and the others ("threads": SQLite's commit
+    thread, executors) apart: a thread waiting in fsync is sampled as busy, so each
+    side's samples are weighed by that side's own CPU time."""
+    samples: dict[str, Counter[str]] = {"main": Counter(), "threads": Counter()}
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if stack:
-            area = area_of(stack.split(";"))
-            if area != "idle":
-                samples[area] += int(count)
+        frames = stack.split(";")
+        area = area_of(frames)
+        if stack and area != "idle":
+            side = "threads" if frames[0].startswith("Thread._bootstrap ") else "main"
+            samples[side][area] += int(count)
     return samples
 
 
-def split_lines(samples: Counter[str], cpu_us: float | None) -> Iterator[str]:
-    total = sum(samples.values())
+def thread_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds so far of process `pid`'s main thread and of its other threads."""
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu = {"main": 0.0, "threads": 0.0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a thread that ended meanwhile
+        cpu["main" if task.name == str(pid) else "threads"] += (
+            int(fields[11]) + int(fields[12])
+        ) / tick
+    return cpu
+
+
+def split_lines(samples: dict[str, Counter[str]], cpu_us: dict[str, float]) -> Iterator[str]:
+    """The table: each area's µs per request (with `cpu_us` per side) and share."""
+    us = {area: 0.0 for area in ORDER}
+    for side, counts in samples.items():
+        total = sum(counts.values())
+        for area in ORDER:
+            us[area] += counts[area] / total * cpu_us.get(side, 0.0) if total else 0.0
+    whole = sum(us.values())
+    count = sum(sum(counts.values()) for counts in samples.values())
     yield f"{'area':24} {'share':>6} {'µs/req':>7}"
     for area in ORDER:
-        share = samples[area] / total if total else 0.0
-        us = f"{share * cpu_us:7.0f}" if cpu_us else f"{'-':>7}"
-        yield f"{area:24} {share:6.1%} {us}"
-    yield f"{'total':24} {1:6.1%} {f'{cpu_us:7.0f}' if cpu_us else '-':>7}  ({total} samples)"
+        yield f"{area:24} {us[area] / whole if whole else 0:6.1%} {us[area]:7.0f}"
+    yield f"{'total':24} {1:6.1%} {whole:7.0f}  ({count} samples)"
 
 
 def profile_row(row: Row, engine: str, seconds: float, native: bool, out: Path) -> list[str]:
@@ -125,9 +152,10 @@ def profile_row(row: Row, engine: str, seconds: float, native: bool, out: Path) 
         rate = loadgen.closed_loop(address, warm.requests, CONNECTIONS, seconds).rate
 
         batch = row.prepare(context, int(rate * seconds * 1.5) + CONNECTIONS)
-        cpu0 = server.cpu_s()
+        cpu0 = thread_cpu_s(server.pid)
         plain = loadgen.closed_loop(address, batch.requests, CONNECTIONS, seconds)
-        cpu_us = (server.cpu_s() - cpu0) / len(plain.answers) * 1e6
+        cpu1 = thread_cpu_s(server.pid)
+        cpu_us = {side: (cpu1[side] - cpu0[side]) / len(plain.answers) * 1e6 for side in cpu1}
         batch.check_all(plain.answers, 200)
 
         batch = row.prepare(context, int(rate * seconds * 1.5) + CONNECTIONS)
@@ -139,8 +167,9 @@ def profile_row(row: Row, engine: str, seconds: float, native: bool, out: Path) 
         spy.send_signal(signal.SIGINT)
         spy.wait(timeout=60)
         batch.check_all(profiled.answers, 200)
-    title = (f"{row.name}, {engine}: {plain.rate:.0f} req/s unprofiled, {cpu_us:.0f} µs CPU"
-             f" per request; {profiled.rate:.0f} req/s under py-spy")  # fmt: skip
+    title = (f"{row.name}, {engine}: {plain.rate:.0f} req/s unprofiled, CPU per request"
+             f" {cpu_us['main']:.0f} µs in the event loop's thread, {cpu_us['threads']:.0f} µs"
+             f" in others; {profiled.rate:.0f} req/s under py-spy")  # fmt: skip
     return [title, *split_lines(fold(out), cpu_us)]
 
 
@@ -157,10 +186,15 @@ def main() -> None:
     parser.add_argument("--native", action="store_true", help="py-spy --native (blocking)")
     parser.add_argument("--keep", type=Path, help="keep the raw py-spy files in this directory")
     parser.add_argument("--fold", type=Path, help="only fold this raw py-spy file")
-    parser.add_argument("--cpu-us", type=float, help="with --fold: CPU µs per request")
+    parser.add_argument(
+        "--cpu-us", default="1000,0",
+        help="with --fold: CPU µs per request of the event loop's thread[,of the others]",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.fold:
-        print("\n".join(split_lines(fold(args.fold), args.cpu_us)))
+        main_us, _, threads_us = args.cpu_us.partition(",")
+        cpu_us = {"main": float(main_us), "threads": float(threads_us or 0)}
+        print("\n".join(split_lines(fold(args.fold), cpu_us)))
         return
     loadgen.pin_to_cpu(scenarios.CLIENT_CPU)
     keep = args.keep or Path(tempfile.mkdtemp(prefix="bench-prof-raw-"))
