@@ -42,7 +42,6 @@ from bank_adapter.domain.activation import Account
 from bank_adapter.domain.bills import Bill, new_bill_number
 from bank_adapter.domain.ids import default_id_type, luhn_complete
 from bank_adapter.sandbox import partner_config
-from bank_adapter.store import ledger
 from bank_adapter.store.repository import Store
 from bench import bare
 
@@ -345,8 +344,7 @@ async def seed_bills(
         async with store.write() as tx:
             for account in accounts:
                 await tx.save_account(account, now)
-            rows = [tx.bill_row(bill, now) for bill in bills]
-            await tx.db.executemany(ledger.INSERT_BILL, rows)
+            await tx.add_bills(bills, now)
     finally:
         await store.close()
     return bills
