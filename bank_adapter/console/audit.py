@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,26 +19,12 @@ from bank_adapter.core.money import format_amount, from_halalas
 from bank_adapter.domain.activation import Account
 from bank_adapter.domain.bills import Bill
 from bank_adapter.domain.ids import mask_id
+from bank_adapter.store.operator import OperatorQueries
 from bank_adapter.store.tables import audit_log
 
 CONSOLE: Final = "console"
 INTERNAL_API: Final = "internal-api"
 PAGE_SIZE: Final = 50
-
-
-class InTransaction(Protocol):
-    """A unit of work of the store (`SqlTx`)."""
-
-    async def add_audit(
-        self,
-        at: datetime,
-        actor: str,
-        via: str,
-        action: str,
-        subject: str,
-        reason: str | None,
-        detail: Mapping[str, Any] | None,
-    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +40,7 @@ class Entry:
 
 
 async def record(
-    tx: InTransaction,
+    tx: OperatorQueries,
     now: datetime,
     action: str,
     subject: str,
