@@ -9,6 +9,7 @@ SQLite file (`[sqlite]`) and on a fresh database of a throwaway PostgreSQL serve
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import secrets
 import threading
@@ -22,6 +23,7 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 from aiohttp import web
+from hypothesis import settings as hypothesis_settings
 
 from bank_adapter.client import PartnerClient, PartnerConfig, fetch_adapter_keys
 from bank_adapter.core.keys import PrivateKeyObject, SigningKey, generate, public_pem
@@ -32,6 +34,13 @@ from bank_adapter.web.app import build_app
 from bank_adapter.web.runtime import build_runtime
 
 pytest_plugins = ["tests.pg", "tests.logleak"]
+
+# Property tests draw the same examples on every run of the suite (derandomize) and have no
+# deadline: a CI failure then means the code changed, never that a busy machine was slow
+# or a lucky draw came up. `HYPOTHESIS_PROFILE=long` explores: random and 2,000 examples.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+hypothesis_settings.register_profile("long", max_examples=2000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 ROOT = Path(__file__).resolve().parents[1]

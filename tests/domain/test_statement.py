@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bank_adapter.core.messages import PaymentStatus
-from bank_adapter.core.money import halalas_text
+from bank_adapter.core.money import MAX_AMOUNT, halalas_text, to_halalas
 from bank_adapter.domain import statement
 from bank_adapter.domain.payments import format_payment_id
 from bank_adapter.domain.statement import (
@@ -320,7 +320,7 @@ def test_a_short_key_is_a_programming_error() -> None:
 @given(
     st.text(min_size=1, max_size=64),
     st.text(min_size=1, max_size=32),
-    st.integers(0, 10**15),
+    st.integers(0, to_halalas(MAX_AMOUNT)),
     st.sampled_from(PaymentStatus),
 )
 def test_the_wire_digest_is_the_entry_digest(ref, bill, halalas, status):
