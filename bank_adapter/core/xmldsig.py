@@ -368,7 +368,15 @@ def _base64_text(signature: etree._Element, path: str) -> bytes:
 
 
 def _exclusive_c14n(node: etree._Element | etree._ElementTree) -> bytes:
-    return etree.tostring(node, method="c14n", exclusive=True, with_comments=False)
+    try:
+        return etree.tostring(node, method="c14n", exclusive=True, with_comments=False)
+    except etree.C14NError:
+        # libxml2 refuses to canonicalise some well-formed documents, a relative namespace
+        # URI (xmlns:a="b") above all: no signature over them can be checked.
+        raise AdapterError(
+            Code.MALFORMED_MESSAGE,
+            "the XML cannot be canonicalised (exclusive C14N); is a namespace URI relative?",
+        ) from None
 
 
 def _remove_keeping_tail(element: etree._Element) -> None:

@@ -594,6 +594,23 @@ def test_dtd_in_an_otherwise_valid_signed_document(
     assert rejection(profile, body, policy_for(ec_key.public)) == Code.MALFORMED_MESSAGE
 
 
+@pytest.mark.parametrize(
+    "where",
+    [b"<ds:SignedInfo", b"<ActivationRequest", b"<Channel"],
+    ids=["signed-info", "root", "child"],
+)
+def test_a_relative_namespace_uri_is_malformed(
+    profile: XmlDsigProfile, ec_key: SigningKey, where: bytes
+) -> None:
+    """Well-formed, but libxml2 cannot canonicalise it (found by the long fuzz run: it was
+    an unhandled C14NError, so a 500 at the server)."""
+    signed = profile.sign_response(200, "application/xml", unsigned(), ec_key, NOW).body
+    assert where in signed
+    body = signed.replace(where, where + b' xmlns:a="b"', 1)
+
+    assert rejection(profile, body, policy_for(ec_key.public)) == Code.MALFORMED_MESSAGE
+
+
 @pytest.mark.parametrize("body", [b"", b"not xml", b"<ActivationRequest>", b"\xff\xfe\x00<"])
 def test_unparseable_bytes_are_malformed(
     profile: XmlDsigProfile, ec_key: SigningKey, body: bytes

@@ -221,6 +221,20 @@ async def test_dtds_and_entities(service, name):
     )
 
 
+async def test_a_relative_namespace_uri(service):
+    """Well-formed XML that libxml2 cannot canonicalise: a malformed message, not a 500."""
+    signed, headers = sign(service, "XMLA", ACTIVATE, encode("xml", ACTIVATE, activation(service)))
+    ns = b'xmlns="urn:bank-adapter:v1"'
+    assert ns in signed
+    body = signed.replace(ns, ns + b' xmlns:a="b"', 1)
+
+    await attempt(
+        service,
+        lambda: post(service, ACTIVATE, body, headers),
+        Refused(400, "MALFORMED_MESSAGE", stored=False),
+    )
+
+
 # --- transport and bytes -------------------------------------------------------------------------
 
 
