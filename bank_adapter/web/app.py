@@ -50,7 +50,7 @@ def build_app(rt: Runtime) -> web.Application:
     internal.add_routes(app, sandbox=rt.settings.sandbox)
     ops.add_routes(app)
     diagnose.add_routes(app)
-    home.add_routes(app, sandbox=rt.settings.sandbox)
+    home.add_routes(app, sandbox=rt.settings.sandbox, admin_port=rt.settings.admin_port)
     server_header.install(app)
     console.add_routes(app)
     app.cleanup_ctx.append(_housekeeping)

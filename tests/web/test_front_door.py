@@ -80,6 +80,18 @@ async def test_the_sandbox_home_page_points_to_the_console_the_docs_and_openapi(
             assert response.status == 200, linked
 
 
+async def test_with_an_admin_port_the_console_link_names_it(tmp_path, partners_dir):
+    """The console and /metrics are served on the admin listener only: the page's links
+    must lead there, not to this listener's 404."""
+    env = environ(tmp_path, partners_dir, BANK_ADAPTER_SANDBOX="1", BANK_ADAPTER_ADMIN_PORT="9321")
+    async for running in serve(Settings.from_env(env)):
+        async with running.http.get(running.url + "/") as response:
+            page = await response.text()
+    assert 'href="http://127.0.0.1:9321/console/"' in page
+    assert 'href="http://127.0.0.1:9321/metrics"' in page
+    assert 'href="/console/"' not in page
+
+
 async def test_in_production_the_root_is_a_signed_404(production):
     async with production.http.get(production.url + "/") as response:
         assert response.status == 404
