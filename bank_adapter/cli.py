@@ -192,6 +192,12 @@ def _parser() -> argparse.ArgumentParser:
         "sandbox serves; 127.0.0.1:8080 when unset)",
     )
     demo.add_argument(
+        "--admin-url",
+        default=None,
+        help="the internal API's URL, when the service has an admin listener (default: "
+        "http://BANK_ADAPTER_ADMIN_HOST:BANK_ADAPTER_ADMIN_PORT when that is set, else --url)",
+    )
+    demo.add_argument(
         "--admin-token", default=None, help="internal API token (default: BANK_ADAPTER_ADMIN_TOKEN)"
     )
     demo.add_argument(
@@ -448,17 +454,19 @@ def _demo(args: argparse.Namespace) -> int:
             "--admin-token or BANK_ADAPTER_ADMIN_TOKEN is required (the sandbox's is "
             "sandbox-admin-token)"
         )
-    url = args.url or _local_url(settings)
+    url = args.url or _local_url(settings, settings.host, settings.port)
+    admin = settings.admin_address
+    admin_url = args.admin_url or (url if admin is None else _local_url(settings, *admin))
     partners_dir = args.partners_dir or settings.partners_dir
-    return EXIT_OK if asyncio.run(run_demo(url, token, partners_dir)) else EXIT_FAILED
+    return EXIT_OK if asyncio.run(run_demo(url, admin_url, token, partners_dir)) else EXIT_FAILED
 
 
-def _local_url(settings: Settings) -> str:
-    """Where `serve` with these settings answers, seen from this machine."""
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "") else settings.host  # noqa: S104
+def _local_url(settings: Settings, host: str, port: int) -> str:
+    """Where `serve` with these settings answers on `host`:`port`, seen from this machine."""
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
     host = "[::1]" if host == "::" else f"[{host}]" if ":" in host else host
     scheme = "https" if settings.tls_cert_file is not None else "http"
-    return f"{scheme}://{host}:{settings.port}"
+    return f"{scheme}://{host}:{port}"
 
 
 if __name__ == "__main__":

@@ -45,9 +45,10 @@ def expect(condition: bool, what: str) -> None:
 
 class Demo:
     def __init__(
-        self, url: str, token: str, partners_dir: Path, http: aiohttp.ClientSession
+        self, url: str, admin_url: str, token: str, partners_dir: Path, http: aiohttp.ClientSession
     ) -> None:
         self.url = url.rstrip("/")
+        self.admin_url = admin_url.rstrip("/")
         self.token = token
         self.partners_dir = partners_dir
         self.http = http
@@ -56,7 +57,7 @@ class Demo:
     async def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"}
         async with self.http.request(
-            method, self.url + path, json=body, headers=headers
+            method, self.admin_url + path, json=body, headers=headers
         ) as response:
             expect(response.status < 300, f"{method} {path} answered {response.status}")
             return await response.json()
@@ -227,9 +228,11 @@ async def refused(call: Awaitable[object], code: str, what: str) -> None:
     raise DemoFailure(f"{what}: expected {code}, got a success")
 
 
-async def run_demo(url: str, token: str, partners_dir: Path) -> bool:
+async def run_demo(url: str, admin_url: str, token: str, partners_dir: Path) -> bool:
+    """The partner API at `url`, the internal API at `admin_url` (the same URL unless the
+    service has an admin listener)."""
     async with aiohttp.ClientSession() as http:
-        demo = Demo(url, token, partners_dir, http)
+        demo = Demo(url, admin_url, token, partners_dir, http)
         try:
             demo.keys = await fetch_adapter_keys(demo.url, http)
         except aiohttp.ClientError as exc:

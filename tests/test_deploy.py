@@ -158,6 +158,21 @@ def test_compose_mounts_the_proxy_config_that_exists_read_only():
     assert any(port.startswith("127.0.0.1:") for port in proxy["ports"])  # operators' port
 
 
+def test_operators_reach_the_admin_listeners_and_banks_the_public_ones():
+    config = (REPO / "deploy" / "haproxy.cfg").read_text()
+    sections = dict(
+        (block.split("\n", 1)[0].strip(), block)
+        for block in re.split(r"^(?=\S)", config, flags=re.M)
+    )
+    admin_port = COMPOSE["x-adapter"]["environment"]["BANK_ADAPTER_ADMIN_PORT"]
+
+    assert "default_backend admin" in sections["frontend operators"]
+    assert "default_backend adapters" in sections["frontend partners"]
+    for name in ("adapter-1", "adapter-2"):
+        assert f"server {name} {name}:{admin_port}\n" in sections["backend admin"]
+        assert f"server {name} {name}:8080\n" in sections["backend adapters"]
+
+
 def test_compose_secrets_writes_every_secret_compose_reads(tmp_path):
     directory = tmp_path / "secrets"
     for _ in range(2):  # the second run keeps what the first wrote
@@ -407,7 +422,9 @@ def check_the_deployment(
         assert uid.stdout.strip() == "10001", uid.stderr
     token = (secrets_dir / "admin_token").read_text().strip()
     demo = subprocess.run(
-        bank_adapter_command("demo", "--url", operators, "--admin-token", token),
+        bank_adapter_command(
+            "demo", "--url", partners, "--admin-url", operators, "--admin-token", token
+        ),
         cwd=REPO, env=clean_environ(), capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert demo.returncode == 0, demo.stdout + demo.stderr

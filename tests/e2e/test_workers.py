@@ -18,6 +18,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,7 +34,7 @@ from bank_adapter.domain.ids import luhn_complete
 from bank_adapter.sandbox import partner_config
 from bank_adapter.store.repository import Store
 from tests.pg import free_port
-from tests.serving import PARTNERS, ServeProcess
+from tests.serving import PARTNERS, ServeProcess, bank_adapter_command
 
 WORKERS = 2
 DEADLINE_S = 120.0  # generous: the CI box is busy; the loops end as soon as they can
@@ -228,6 +229,19 @@ async def test_the_partner_api_is_not_on_the_admin_port(
     for url in (workers.url, admin_url(workers)):
         for probe in ("/healthz", "/readyz"):
             assert (await get(http, url + probe))[0] == 200, (url, probe)
+
+
+def test_the_demo_finds_the_admin_listener_from_the_settings(workers: ServeProcess) -> None:
+    """`demo` with the service's own environment: partner calls on the public port, the
+    internal API on the admin port (neither serves the other's paths)."""
+    done = subprocess.run(
+        bank_adapter_command("demo", "--partners-dir", str(PARTNERS)),
+        env=workers.environ(), cwd=workers.workdir, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"demo: \d+ passed, 0 failed", done.stdout), done.stdout
 
 
 def test_sigterm_stops_every_worker_and_the_parent_exits_0(workers: ServeProcess) -> None:
