@@ -124,14 +124,19 @@ async def post_bill(request: web.Request) -> web.Response:
     body, value = await read_json_value(request, rt.settings.internal_max_body_bytes)
     keyed = idempotency.IdempotencyKey.of(key, body)
     if isinstance(value, list):
-        items = platform.parse_bill_list(body, value)
-        render: platform.Render = lambda issued: _created(bills_json(issued))  # noqa: E731
+        items, render, bulk = platform.parse_bill_list(body, value), _created_list, True
     else:
-        items = [platform.parse_bill(body)]
-        render = lambda issued: _created(bill_json(*issued[0]))  # noqa: E731
-    bulk = isinstance(value, list)
+        items, render, bulk = [platform.parse_bill(body)], _created_one, False
     answer = await platform.issue_bills(rt.store, items, rt.clock(), render, bulk=bulk, key=keyed)
     return to_aiohttp(answer)
+
+
+def _created_list(issued: Sequence[tuple[Bill, wire.Bill]]) -> WireResponse:
+    return _created(bills_json(issued))
+
+
+def _created_one(issued: Sequence[tuple[Bill, wire.Bill]]) -> WireResponse:
+    return _created(bill_json(*issued[0]))
 
 
 def _created(value: object) -> WireResponse:
