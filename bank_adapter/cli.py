@@ -277,9 +277,10 @@ def _add_db_commands(commands: reconcile_cli.Subcommands[argparse.ArgumentParser
     downgrade.set_defaults(run=_db_downgrade)
     purge = db_commands.add_parser(
         "purge",
-        help="forget old message ids",
-        description="Delete stored answers (seen MessageIds) older than the retention "
-        "window (BANK_ADAPTER_MESSAGE_RETENTION_DAYS, at least and by default 7 days).",
+        help="forget old message ids and idempotency keys",
+        description="Delete stored answers (seen MessageIds, the internal API's "
+        "idempotency keys) older than the retention window "
+        "(BANK_ADAPTER_MESSAGE_RETENTION_DAYS, at least and by default 7 days).",
     )
     purge.set_defaults(run=_db_purge)
 

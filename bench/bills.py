@@ -4,9 +4,10 @@
 
 Starts the service in its own process (sandbox partners, a fresh SQLite file in a temp
 directory) and issues bills through `POST /internal/v1/bills`, one request in flight:
-`--lists` lists of `--size` bills and `--singles` single bills, interleaved (a list, then
-`singles / lists` single bills, and again) so that both modes see the same load on a
-shared machine. Each bill has both descriptions, in Arabic and English; the bills are
+`--lists` lists of `--size` bills, as many again each with its own `Idempotency-Key` (the
+answer stored with the bills), and `--singles` single bills, interleaved (a list, a keyed
+list, then `singles / lists` single bills, and again) so that every mode sees the same
+load on a shared machine. Each bill has both descriptions, in Arabic and English; the bills are
 made before the clock starts, their JSON is encoded within it. Every answer is checked
 (201, the bills in the order sent, distinct bill numbers) and the bills table is counted
 at the end, so a fast wrong answer cannot count. Prints a table: mode, bills, seconds,
@@ -57,17 +58,20 @@ def bill(index: int) -> dict[str, Any]:
     }
 
 
-async def post(http: aiohttp.ClientSession, url: str, body: Any) -> Any:
+async def post(http: aiohttp.ClientSession, url: str, body: Any, key: str | None = None) -> Any:
     data = json.dumps(body).encode()
-    async with http.post(url + "/internal/v1/bills", data=data, headers=HEADERS) as response:
+    headers = HEADERS if key is None else HEADERS | {"Idempotency-Key": key}
+    async with http.post(url + "/internal/v1/bills", data=data, headers=headers) as response:
         answer = await response.json()
         if response.status != 201:
             raise SystemExit(f"unexpected answer {response.status}: {answer}")
         return answer
 
 
-async def issue_list(http: aiohttp.ClientSession, url: str, items: list[dict[str, Any]]) -> int:
-    answer = await post(http, url, items)
+async def issue_list(
+    http: aiohttp.ClientSession, url: str, items: list[dict[str, Any]], key: str | None = None
+) -> int:
+    answer = await post(http, url, items, key)
     if [bill["idNumber"] for bill in answer] != [item["idNumber"] for item in items]:
         raise SystemExit("the list's answer does not match the bills sent, in order")
     return len({bill["billNumber"] for bill in answer})
@@ -88,34 +92,35 @@ async def timed(totals: dict[str, list[float]], mode: str, run: Awaitable[int]) 
 
 
 async def main(lists: int, size: int, singles: int) -> None:
-    lists_mode = f"lists of {size}"
-    totals = {lists_mode: [0.0, 0.0], "single bills": [0.0, 0.0]}
-    work = [(bills(size), bills(singles // lists)) for _ in range(lists)]
+    lists_mode, keyed_mode = f"lists of {size}", f"keyed lists of {size}"
+    totals = {lists_mode: [0.0, 0.0], keyed_mode: [0.0, 0.0], "single bills": [0.0, 0.0]}
+    work = [(bills(size), bills(size), bills(singles // lists)) for _ in range(lists)]
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = start_server(Path(tmp), port)
+        server = start_server(Path(tmp), port, 1, None)  # one process, a fresh SQLite file
         try:
             async with aiohttp.ClientSession() as http:
                 await wait_healthy(http, url)
                 warm_up = await issue_list(http, url, bills(10))  # imports, the connection
-                for a_list, some_singles in work:  # interleaved: both see the same load
+                for n, (a_list, keyed, some_singles) in enumerate(work):  # interleaved
                     await timed(totals, lists_mode, issue_list(http, url, a_list))
+                    await timed(totals, keyed_mode, issue_list(http, url, keyed, f"bench-{n}"))
                     await timed(totals, "single bills", issue_singles(http, url, some_singles))
         finally:
             server.terminate()
             server.wait()
         with sqlite3.connect(Path(tmp) / "bench.db") as db:
             stored = db.execute("SELECT COUNT(*) FROM bills").fetchone()[0]
-    expected = warm_up + sum(len(a_list) + len(some) for a_list, some in work)
+    expected = warm_up + sum(len(a) + len(keyed) + len(some) for a, keyed, some in work)
     issued = warm_up + sum(int(count) for count, _ in totals.values())
     if not stored == issued == expected:
         raise SystemExit(f"{stored} bills stored, {issued} answered, {expected} sent")
     single_rate = totals["single bills"][0] / totals["single bills"][1]
-    print("{:16} {:>8} {:>8} {:>9} {:>6}".format("mode", "bills", "seconds", "bills/s", "ratio"))
+    print("{:22} {:>8} {:>8} {:>9} {:>6}".format("mode", "bills", "seconds", "bills/s", "ratio"))
     for mode, (count, elapsed) in totals.items():
         rate = count / elapsed
-        print(f"{mode:16} {int(count):8d} {elapsed:8.2f} {rate:9.0f} {rate / single_rate:6.1f}")
+        print(f"{mode:22} {int(count):8d} {elapsed:8.2f} {rate:9.0f} {rate / single_rate:6.1f}")
 
 
 if __name__ == "__main__":

@@ -404,7 +404,7 @@ def test_db_upgrade_twice_prints_the_head_revision(runs):
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
 
 
-async def test_db_purge_forgets_old_message_ids_only(tmp_path):
+async def test_db_purge_forgets_old_message_ids_and_idempotency_keys_only(tmp_path):
     url = f"sqlite:///{tmp_path / 'adapter.db'}"
     store = Store.open(url)
     now = datetime.now(UTC)
@@ -414,6 +414,8 @@ async def test_db_purge_forgets_old_message_ids_only(tmp_path):
         async with store.write() as tx:
             tx.save_answer("JWSA", "old", answer, now - timedelta(days=8))
             tx.save_answer("JWSA", "recent", answer, now - timedelta(days=6))
+            await tx.save_keyed_answer("old-key", answer, now - timedelta(days=8))
+            await tx.save_keyed_answer("recent-key", answer, now - timedelta(days=6))
     finally:
         await store.close()
 
@@ -422,9 +424,11 @@ async def test_db_purge_forgets_old_message_ids_only(tmp_path):
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("purged 1 stored answers older than ")
+    assert result.stdout.startswith("purged 2 stored answers older than ")
     with sqlite3.connect(tmp_path / "adapter.db") as db:
         assert db.execute("SELECT message_id FROM messages").fetchall() == [("recent",)]
+        keys = db.execute("SELECT idempotency_key FROM idempotency_keys").fetchall()
+        assert keys == [("recent-key",)]
 
 
 def test_sandbox_seed_lists_the_demo_accounts(runs):

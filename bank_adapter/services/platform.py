@@ -23,11 +23,13 @@ by item exactly as a single bill is, and one 400 names every bad item by its ind
 INVALID_ID_NUMBER when ID numbers are all that is wrong. A good list is issued in one
 unit of work: one multi-row insert and one `bill.issue.bulk` audit entry (count, total),
 so either every bill exists or none does, and a retried list is never half issued.
+A retry issues the bills again unless the request carries an `Idempotency-Key`
+(`services.idempotency`): then the first answer is stored with the bills, and replayed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final, TypeVar
@@ -55,6 +57,7 @@ from bank_adapter.core.messages import (
     Timestamp,
 )
 from bank_adapter.core.money import WIRE_CONTEXT, Amount, format_amount, from_halalas, to_halalas
+from bank_adapter.core.wire import WireResponse
 from bank_adapter.domain.activation import Account
 from bank_adapter.domain.bills import Bill, new_bill_number
 from bank_adapter.domain.ids import (
@@ -66,10 +69,15 @@ from bank_adapter.domain.ids import (
 )
 from bank_adapter.domain.mobile import normalize_mobile
 from bank_adapter.errors import AdapterError, Code
+from bank_adapter.services import idempotency
 from bank_adapter.services.billing import SERVICE_NAMES, find_bill, wire_bill
+from bank_adapter.services.idempotency import IdempotencyKey
 from bank_adapter.store.repository import DuplicateKey, Event, Sms, Store
+from bank_adapter.store.tx import SqlTx
 
 M = TypeVar("M", bound=BaseModel)
+# The answer to issued bills (each with its inquiry form).
+Render = Callable[[Sequence[tuple[Bill, wire.Bill]]], WireResponse]
 
 MAX_TEXT: Final = 200
 MAX_BILL_AMOUNT: Final = Decimal("10000000.00")
@@ -269,37 +277,55 @@ async def find_account(store: Store, raw_id_number: str) -> Account:
 # --- bills ------------------------------------------------------------------------------------
 
 
-async def issue_bill(store: Store, data: BillIn, now: datetime) -> tuple[Bill, wire.Bill]:
-    """A new UNPAID bill, and its inquiry form (built first: what is written reads back)."""
-    bill = new_bill(data, parse_id_number(data.id_number), new_bill_number())
-    answer = wire_bill(bill, now)
-    async with store.write() as tx:
-        await tx.add_bill(bill, now)
-        await audit.record(tx, now, "bill.issue", bill.bill_number, detail=audit.bill_detail(bill))
-    return bill, answer
+def parse_bill(body: bytes) -> tuple[BillIn, str]:
+    """A single bill (`parse_input`), with its canonical ID number."""
+    data = parse_input(BillIn, body)
+    return data, parse_id_number(data.id_number)
 
 
 async def issue_bills(
-    store: Store, items: Sequence[tuple[BillIn, str]], now: datetime
-) -> list[tuple[Bill, wire.Bill]]:
-    """New UNPAID bills, in order, all in one unit of work (`parse_bill_list`'s items)."""
+    store: Store,
+    items: Sequence[tuple[BillIn, str]],
+    now: datetime,
+    render: Render,
+    *,
+    bulk: bool = True,
+    key: IdempotencyKey | None = None,
+) -> WireResponse:
+    """New UNPAID bills, in order, all in one unit of work (`parse_bill`'s or
+    `parse_bill_list`'s items), answered as `render` writes them (one `bill.issue` audit
+    entry each unless `bulk`); the answer stored under `key` instead, if there is one.
+
+    The answer is rendered before the unit of work, not in it (1,000 bills take tens of
+    milliseconds, which would hold every other writer up), and kept under `key` in it."""
     for _ in range(ISSUE_ATTEMPTS):
         numbers = new_bill_numbers(len(items))
         bills = [
             new_bill(data, id_number, number)
             for (data, id_number), number in zip(items, numbers, strict=True)
         ]
-        issued = [(bill, wire_bill(bill, now)) for bill in bills]
+        answer = render([(bill, wire_bill(bill, now)) for bill in bills])
         try:
             async with store.write() as tx:
+                replay = await idempotency.stored(tx, key)
+                if replay is not None:
+                    return replay
                 await tx.add_bills(bills, now)
-                await audit.record(
-                    tx, now, "bill.issue.bulk", f"{len(bills)} bills", detail=_bulk_detail(bills)
-                )
+                await _audit_issue(tx, bills, now, bulk=bulk)
+                await idempotency.store(tx, key, answer, now)
         except DuplicateKey:
-            continue  # a bill number was taken already: draw them all again
-        return issued
+            continue  # a bill number, or a twin's key, was taken already: once again
+        return answer
     raise AdapterError(Code.SERVICE_UNAVAILABLE, "no free bill numbers were drawn; try again")
+
+
+async def _audit_issue(tx: SqlTx, bills: Sequence[Bill], now: datetime, *, bulk: bool) -> None:
+    if bulk:
+        subject, detail = f"{len(bills)} bills", _bulk_detail(bills)
+        await audit.record(tx, now, "bill.issue.bulk", subject, detail=detail)
+        return
+    for bill in bills:
+        await audit.record(tx, now, "bill.issue", bill.bill_number, detail=audit.bill_detail(bill))
 
 
 def new_bill_numbers(count: int) -> list[str]:

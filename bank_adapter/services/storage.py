@@ -81,6 +81,9 @@ class Tx(Protocol):
     def save_answer(
         self, partner_id: str, message_id: str, answer: StoredAnswer, now: datetime
     ) -> None: ...
+    async def keyed_answer(self, key: str) -> StoredAnswer | None: ...
+    async def save_keyed_answer(self, key: str, answer: StoredAnswer, now: datetime) -> None:
+        """DuplicateKey if the key is taken."""
 
     # --- accounts and activations ---
     async def account(self, id_number: str) -> Account | None: ...

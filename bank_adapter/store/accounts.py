@@ -18,13 +18,16 @@ from bank_adapter.store.txbase import TxBase
 # page, ~9x smaller), so replay storage stays proportionate to what banks send.
 COMPRESS_ABOVE: Final = 8 * 1024
 
-_ANSWER: Final = (
-    "SELECT body_sha256, status, content_type, headers, body, body_encoding"
-    " FROM messages WHERE partner_id = ? AND message_id = ?"
-)
+_ANSWER_COLUMNS: Final = "body_sha256, status, content_type, headers, body, body_encoding"
+_ANSWER: Final = f"SELECT {_ANSWER_COLUMNS} FROM messages WHERE partner_id = ? AND message_id = ?"
 INSERT_ANSWER: Final = (
-    "INSERT INTO messages (partner_id, message_id, body_sha256, status, content_type,"
-    " headers, body, body_encoding, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO messages (partner_id, message_id, {_ANSWER_COLUMNS}, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_KEYED_ANSWER: Final = f"SELECT {_ANSWER_COLUMNS} FROM idempotency_keys WHERE idempotency_key = ?"
+_INSERT_KEYED_ANSWER: Final = (
+    f"INSERT INTO idempotency_keys (idempotency_key, {_ANSWER_COLUMNS}, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _ACCOUNT_COLUMNS: Final = (
     "id_number, id_type, mobile, biometric_enrolled, id_expiry, blocked, full_name_ar,"
@@ -68,7 +71,11 @@ _EVENTS: Final = (
 )
 _INSERT_SMS: Final = "INSERT INTO sms_outbox (mobile, text, created_at) VALUES (?, ?, ?)"
 _SMS: Final = "SELECT mobile, text, created_at FROM sms_outbox WHERE mobile = ? ORDER BY id"
-_PURGE: Final = "DELETE FROM messages WHERE created_at < ?"
+# Stored answers and idempotency keys are kept for the same window.
+_PURGES: Final = (
+    "DELETE FROM messages WHERE created_at < ?",
+    "DELETE FROM idempotency_keys WHERE created_at < ?",
+)
 
 
 class AccountQueries(TxBase):
@@ -79,14 +86,7 @@ class AccountQueries(TxBase):
             found = staged.answers.get((partner_id, message_id))
             if found is not None:
                 return found[0]
-        row = await self.db.fetchrow(_ANSWER, partner_id, message_id)
-        if row is None:
-            return None
-        headers = tuple((str(name), str(value)) for name, value in json.loads(row[3]))
-        body = bytes(row[4])
-        if row[5] == "zlib":
-            body = zlib.decompress(body)
-        return StoredAnswer(row[0], row[1], row[2], headers, body)
+        return _stored(await self.db.fetchrow(_ANSWER, partner_id, message_id))
 
     def save_answer(
         self, partner_id: str, message_id: str, answer: StoredAnswer, now: datetime
@@ -97,19 +97,24 @@ class AccountQueries(TxBase):
     def answer_rows(
         self, answers: Mapping[tuple[str, str], tuple[StoredAnswer, datetime]]
     ) -> list[tuple[Any, ...]]:
-        rows = []
-        for (partner_id, message_id), (answer, at) in answers.items():
-            large = len(answer.body) > COMPRESS_ABOVE
-            rows.append((
-                partner_id, message_id, answer.body_sha256, answer.status, answer.content_type,
-                json.dumps([list(pair) for pair in answer.headers]),
-                zlib.compress(answer.body, 1) if large else answer.body,
-                "zlib" if large else "identity", self.v.ts(at),
-            ))  # fmt: skip
-        return rows
+        return [
+            (partner_id, message_id, *_answer_values(answer), self.v.ts(at))
+            for (partner_id, message_id), (answer, at) in answers.items()
+        ]
+
+    async def keyed_answer(self, key: str) -> StoredAnswer | None:
+        """The answer stored under an internal API request's idempotency key."""
+        return _stored(await self.db.fetchrow(_KEYED_ANSWER, key))
+
+    async def save_keyed_answer(self, key: str, answer: StoredAnswer, now: datetime) -> None:
+        """Written at once, not staged: the key's uniqueness is what refuses a twin
+        (DuplicateKey), so the twin is decided again and finds this answer."""
+        values = _answer_values(answer)
+        await self.db.execute(_INSERT_KEYED_ANSWER, key, *values, self.v.ts(now))
 
     async def purge_answers(self, before: datetime) -> int:
-        return await self.db.execute(_PURGE, self.v.ts(before))
+        """Forget stored answers and idempotency keys older than `before`; how many."""
+        return sum([await self.db.execute(purge, self.v.ts(before)) for purge in _PURGES])
 
     # --- accounts ----------------------------------------------------------------------
 
@@ -229,3 +234,25 @@ class AccountQueries(TxBase):
         at: datetime | None = self.v.from_ts(value)
         assert at is not None
         return at
+
+
+def _answer_values(answer: StoredAnswer) -> tuple[Any, ...]:
+    """The `_ANSWER_COLUMNS` of an answer; a large body compressed."""
+    large = len(answer.body) > COMPRESS_ABOVE
+    return (
+        answer.body_sha256, answer.status, answer.content_type,
+        json.dumps([list(pair) for pair in answer.headers]),
+        zlib.compress(answer.body, 1) if large else answer.body,
+        "zlib" if large else "identity",
+    )  # fmt: skip
+
+
+def _stored(row: Any) -> StoredAnswer | None:
+    """The answer of a row of `_ANSWER_COLUMNS`, if there is one."""
+    if row is None:
+        return None
+    headers = tuple((str(name), str(value)) for name, value in json.loads(row[3]))
+    body = bytes(row[4])
+    if row[5] == "zlib":
+        body = zlib.decompress(body)
+    return StoredAnswer(row[0], row[1], row[2], headers, body)

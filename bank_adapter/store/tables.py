@@ -67,21 +67,39 @@ activations = Table(
 # The OTP cap counts an account's sends of the last hour; a new start ends its pending one.
 Index("ix_activations_id_number_created_at", activations.c.id_number, activations.c.created_at)
 
-# Every final answer to a signed request, kept to replay it byte for byte.
+
+def _stored_answer() -> list[Column[object]]:
+    """The columns of an answer kept to replay it byte for byte (`StoredAnswer`)."""
+    return [
+        Column("body_sha256", String(64), nullable=False),  # of the request's body
+        Column("status", Integer, nullable=False),
+        Column("content_type", String(64), nullable=False),
+        Column("headers", JSON, nullable=False),
+        Column("body", LargeBinary, nullable=False),
+        # "zlib" for large answers (a 5,000-entry statement page shrinks ~9x), else "identity".
+        Column("body_encoding", String(8), nullable=False, server_default="identity"),
+        Column("created_at", UtcDateTime, nullable=False),
+    ]
+
+
+# Every final answer to a signed request.
 messages = Table(
     "messages",
     metadata,
     Column("partner_id", String(4), primary_key=True),
     Column("message_id", String(36), primary_key=True),
-    Column("body_sha256", String(64), nullable=False),
-    Column("status", Integer, nullable=False),
-    Column("content_type", String(64), nullable=False),
-    Column("headers", JSON, nullable=False),
-    Column("body", LargeBinary, nullable=False),
-    # "zlib" for large answers (a 5,000-entry statement page shrinks ~9x), else "identity".
-    Column("body_encoding", String(8), nullable=False, server_default="identity"),
-    Column("created_at", UtcDateTime, nullable=False),
+    *_stored_answer(),
     Index("ix_messages_created_at", "created_at"),
+)
+
+# The answer to each `POST /internal/v1/bills` sent with an `Idempotency-Key`, kept as
+# long as `messages` (`services.idempotency`): the key is the arbiter between twins.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("idempotency_key", String(64), primary_key=True),
+    *_stored_answer(),
+    Index("ix_idempotency_keys_created_at", "created_at"),
 )
 
 # The outbox the platform follows with a cursor on `seq`. Numbers come from

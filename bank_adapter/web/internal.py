@@ -17,12 +17,13 @@ from pydantic import TypeAdapter
 from bank_adapter.core import codec_json
 from bank_adapter.core import messages as wire
 from bank_adapter.core.messages import format_timestamp
+from bank_adapter.core.wire import WireResponse
 from bank_adapter.domain.activation import Account
 from bank_adapter.domain.bills import Bill
 from bank_adapter.errors import AdapterError, Code
-from bank_adapter.services import platform
+from bank_adapter.services import idempotency, platform
 from bank_adapter.services.billing import wire_bill
-from bank_adapter.web.partner_api import read_body_within
+from bank_adapter.web.partner_api import read_body_within, to_aiohttp
 from bank_adapter.web.runtime import RUNTIME
 
 MAX_EVENTS_PAGE = 500
@@ -115,17 +116,32 @@ async def get_account(request: web.Request) -> web.Response:
 
 async def post_bill(request: web.Request) -> web.Response:
     """One bill (an object), or up to `MAX_BULK_BILLS` all or nothing (a list); the body
-    has its own limit, `internal_max_body_bytes`, sized for a full list."""
+    has its own limit, `internal_max_body_bytes`, sized for a full list. With an
+    `Idempotency-Key`, a retry is answered the first answer (`services.idempotency`)."""
     check_token(request)
     rt = request.app[RUNTIME]
+    key = idempotency.parse_key(request.headers.getall(idempotency.HEADER, []))
     body, value = await read_json_value(request, rt.settings.internal_max_body_bytes)
+    keyed = idempotency.IdempotencyKey.of(key, body)
     if isinstance(value, list):
-        items = platform.parse_bill_list(body, value)
-        issued = await platform.issue_bills(rt.store, items, rt.clock())
-        return web.json_response(bills_json(issued), status=201)
-    data = platform.parse_input(platform.BillIn, body)
-    bill, answer = await platform.issue_bill(rt.store, data, rt.clock())
-    return web.json_response(bill_json(bill, answer), status=201)
+        items, render, bulk = platform.parse_bill_list(body, value), _created_list, True
+    else:
+        items, render, bulk = [platform.parse_bill(body)], _created_one, False
+    answer = await platform.issue_bills(rt.store, items, rt.clock(), render, bulk=bulk, key=keyed)
+    return to_aiohttp(answer)
+
+
+def _created_list(issued: Sequence[tuple[Bill, wire.Bill]]) -> WireResponse:
+    return _created(bills_json(issued))
+
+
+def _created_one(issued: Sequence[tuple[Bill, wire.Bill]]) -> WireResponse:
+    return _created(bill_json(*issued[0]))
+
+
+def _created(value: object) -> WireResponse:
+    """201 with `value` as `web.json_response` would write it."""
+    return WireResponse(201, "application/json; charset=utf-8", json.dumps(value).encode())
 
 
 async def get_bill(request: web.Request) -> web.Response:

@@ -4,7 +4,7 @@ Both are `bank-adapter serve` started at the same moment on an empty database (s
 start-up migrations race), with the shipped sandbox partners and their test keys, and
 the same OTP key and signing key, so either may answer any request. Then:
 - the same payment, sent many times at once to both: one posting, one PaymentId;
-- replay and MessageId rules hold across the two;
+- replay and MessageId rules hold across the two, and so does an idempotency key;
 - a consumer following the events cursor while both write misses nothing;
 - `bank-adapter db upgrade` run several times at once on a fresh database succeeds.
 """
@@ -43,6 +43,7 @@ ROUNDS, REQUESTS_PER_ROUND = 30, 10
 # One JSON/JWS, one XML/XML-DSig and one HTTP-signature sandbox bank, taking turns.
 BANKS = ("RJHI", "NCBK", "RIBL")
 PAYMENTS, STATUS = "/v1/payments", "/v1/payments/status"
+JSON_TYPE = {"Content-Type": "application/json"}
 
 
 @dataclass
@@ -337,6 +338,40 @@ def _payment(common: dict[str, Any], reference: str, bill_number: str) -> Paymen
         currency="SAR",
         paid_at=common["timestamp"],
     )
+
+
+# --- an idempotency key across instances ------------------------------------------------
+
+
+async def test_a_keyed_bill_list_sent_to_both_at_once_is_issued_once(
+    banks: Banks, db: Store
+) -> None:
+    person = luhn_complete("2" + "".join(secrets.choice("0123456789") for _ in range(8)))
+    items = [
+        {"idNumber": person, "serviceCode": "TRAFFIC_VIOLATION", "amount": f"{n}0.00",
+         "dueDate": "2031-01-01"}
+        for n in range(1, 6)
+    ]  # fmt: skip
+    body = json.dumps(items).encode()
+    key = f"pair-{uuid4().hex}"
+    headers = {"Authorization": f"Bearer {banks.pair.token}", "Idempotency-Key": key}
+
+    async def post(url: str) -> tuple[int, bytes]:
+        async with banks.http.post(
+            url + "/internal/v1/bills", data=body, headers=headers | JSON_TYPE
+        ) as response:
+            return response.status, await response.read()
+
+    answers = await asyncio.gather(*(post(url) for url in banks.pair.urls * 4))
+
+    assert set(answers) == {answers[0]}
+    assert answers[0][0] == 201, answers[0][1]
+    issued = {bill["billNumber"] for bill in json.loads(answers[0][1])}
+    assert len(issued) == len(items)
+    bills_of_person = "SELECT count(*) FROM bills WHERE id_number = :person"
+    assert await scalar(db, bills_of_person, person=person) == len(items)
+    keys = "SELECT count(*) FROM idempotency_keys WHERE idempotency_key = :key"
+    assert await scalar(db, keys, key=key) == 1
 
 
 # --- the events cursor while both instances write ---------------------------------------
