@@ -110,7 +110,7 @@ def main() -> None:
     make_day(workdir, args.rows)
     port = free_port()
     os.environ["BANK_ADAPTER_LOG_LEVEL"] = "WARNING"
-    server = start_server(workdir, port)
+    server = start_server(workdir, port, 1, None)
     try:
         rows = asyncio.run(measure(f"http://127.0.0.1:{port}", args.rows))
     finally:

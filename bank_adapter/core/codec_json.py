@@ -19,15 +19,16 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Final, NoReturn, TypeVar
+from typing import Final, NoReturn, TypeVar, cast
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bank_adapter.core.limits import ANY_JSON, JsonLimits, ShapeError, check_json
-from bank_adapter.core.messages import Answer, StatementPage, fit_text, uuid_or_none
+from bank_adapter.core.messages import Answer, Statement, StatementPage, fit_text, uuid_or_none
 from bank_adapter.core.money import WIRE_CONTEXT
+from bank_adapter.core.statement_entries import validated_entries
 from bank_adapter.errors import AdapterError, Code
 
 M = TypeVar("M", bound=BaseModel)
@@ -85,10 +86,29 @@ def parse_json(body: bytes, limits: JsonLimits = ANY_JSON) -> object:
 
 def validate(model_cls: type[M], data: Mapping[str, object]) -> M:
     """`data` as a `model_cls`, or SCHEMA_INVALID listing every field at fault."""
+    if model_cls is Statement:
+        page = _statement(data)
+        if page is not None:
+            return cast(M, page)
     try:
         return model_cls.model_validate(data, context=WIRE_CONTEXT, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise schema_invalid(map(_json_problem, exc.errors(include_input=False))) from None
+
+
+def _statement(data: Mapping[str, object]) -> Statement | None:
+    # A page's entries checked column by column (`statement_entries`), its head by the
+    # model; None when either has a fault, which the model's validation then names.
+    entries = validated_entries(data.get("entries"))
+    if entries is None:
+        return None
+    try:
+        head = Statement.model_validate(
+            {**data, "entries": []}, context=WIRE_CONTEXT, by_alias=True, by_name=False
+        )
+    except ValidationError:
+        return None
+    return head.model_copy(update={"entries": entries})
 
 
 def encode_json(model: Answer) -> bytes:
@@ -106,10 +126,14 @@ def _encode_page(page: StatementPage) -> bytes:
     before, found, after = head.partition(_EMPTY_ENTRIES)
     if not found:
         raise ValueError("the statement head has no empty entries")
-    entries = ",".join([
-        _ENTRY % (_string(ref), payment_id, _string(bill), amount, paid_at, status)
-        for ref, payment_id, bill, amount, paid_at, status in page.entries
-    ])  # fmt: skip
+    entries = ""
+    if page.entries:  # column by column, in C loops
+        refs, payment_ids, bills, amounts, paid_at, statuses = zip(*page.entries, strict=True)
+        fields = zip(
+            map(_string, refs), payment_ids, map(_string, bills), amounts, paid_at, statuses,
+            strict=True,
+        )  # fmt: skip
+        entries = ",".join(map(_ENTRY.__mod__, fields))
     return f'{before}"entries":[{entries}]{after}'.encode()
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from itertools import chain, compress
 from typing import TYPE_CHECKING, Final, cast
 
 if TYPE_CHECKING:  # a JSON bank's SDK imports this module without the XML stack
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # a JSON bank's SDK imports this module without the XML stack
 
 MAX_SIGNATURE_FIELD: Final = 4096  # characters; a 4096-bit RSA signature is 684
 MAX_SIGNATURE_MEMBERS: Final = 16
+_CONTAINERS: Final = frozenset({dict, list})
 
 
 class ShapeError(ValueError):
@@ -78,20 +80,26 @@ def check_xml(root: etree._Element, limits: XmlLimits) -> None:
 
 
 def check_json(value: object, limits: JsonLimits) -> None:
-    """ShapeError unless the parsed JSON `value` is within `limits`, level by level."""
-    level = [value]
+    """ShapeError unless the parsed JSON `value` is within `limits`, level by level.
+
+    The values of a level are gathered and sorted into containers by loops that run in C
+    (`chain`, `map`, `compress`): a 5,000-entry statement page holds 35,000 of them."""
+    level = [value] if type(value) in _CONTAINERS else []
     depth = total = 0
     while level:
         depth += 1
         if depth > limits.depth:
             raise ShapeError(f"containers nested more than {limits.depth} deep")
-        below: list[object] = []
-        for container in level:
-            values = _values(container, limits)
-            total += len(values)
-            below += [item for item in values if type(item) is dict or type(item) is list]
+        objects = [container for container in level if type(container) is dict]
+        arrays = [container for container in level if type(container) is list]
+        _at_most(max(map(len, objects), default=0), limits.members, "members in an object")
+        _at_most(max(map(len, arrays), default=0), limits.items, "items in an array")
+        values = list(
+            chain(chain.from_iterable(map(dict.values, objects)), chain.from_iterable(arrays))
+        )
+        total += len(values)
         _at_most(total, limits.values, "values")
-        level = below
+        level = list(compress(values, map(_CONTAINERS.__contains__, map(type, values))))
 
 
 def check_field(name: str, value: str) -> None:
@@ -103,16 +111,6 @@ def check_field(name: str, value: str) -> None:
 def check_members(name: str, members: int) -> None:
     if members > MAX_SIGNATURE_MEMBERS:
         raise ShapeError(f"{name} has more than {MAX_SIGNATURE_MEMBERS} members")
-
-
-def _values(container: object, limits: JsonLimits) -> list[object]:
-    if isinstance(container, dict):
-        _at_most(len(container), limits.members, "members in an object")
-        return list(container.values())
-    if isinstance(container, list):
-        _at_most(len(container), limits.items, "items in an array")
-        return container
-    return []
 
 
 def _at_most(count: float, limit: int, what: str) -> None:

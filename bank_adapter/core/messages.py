@@ -58,8 +58,8 @@ UUID_PATTERN: Final = (
 # PaidAt of 2000-01-01T00:00:00+14:00 would come back on a statement as 1999-12-31.
 FIRST_YEAR: Final = 2000
 LAST_YEAR: Final = 2099
-_FIRST_INSTANT: Final = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
-_END_INSTANT: Final = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
+FIRST_INSTANT: Final = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+END_INSTANT: Final = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
 DATE_PATTERN: Final = r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP_PATTERN: Final = (
     r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
@@ -150,7 +150,7 @@ def _in_years(value: date) -> bool:
 def _in_instants(value: datetime) -> bool:
     """Written in the contract's years, and in them in UTC too (checked in this order: a
     year outside could not be compared without overflowing)."""
-    return _in_years(value) and _FIRST_INSTANT <= value < _END_INSTANT
+    return _in_years(value) and FIRST_INSTANT <= value < END_INSTANT
 
 
 def _is_rfc3339_datetime(value: object) -> bool:
@@ -227,12 +227,12 @@ def _text(max_length: int) -> StringConstraints:
     return StringConstraints(strict=True, min_length=1, max_length=max_length, pattern=TEXT_PATTERN)
 
 
-_NOT_TEXT: Final = re.compile(rf"[{_NOT_TEXT_CHARS}]")
+NOT_TEXT: Final = re.compile(rf"[{_NOT_TEXT_CHARS}]")
 
 
 def fit_text(text: str, max_length: int) -> str:
     """`text` made to pass as TEXT_PATTERN of at most `max_length` characters."""
-    text = _NOT_TEXT.sub("?", text)
+    text = NOT_TEXT.sub("?", text)
     return text if len(text) <= max_length else text[: max_length - 1] + "…"
 
 

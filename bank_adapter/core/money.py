@@ -12,8 +12,9 @@ amount. Code building a model in Python may pass a `Decimal` with two decimals i
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from itertools import repeat
 from types import MappingProxyType
 from typing import Annotated, Final
 
@@ -62,6 +63,13 @@ def halalas_text(halalas: int) -> str:
         raise ValueError("amounts are not negative")
     riyals, rest = divmod(halalas, HALALAS_PER_RIYAL)
     return f"{riyals}.{rest:02d}"
+
+
+def halalas_texts(halalas: Sequence[int]) -> list[str]:
+    """`halalas_text` of each of `halalas` (a statement page's), in C loops."""
+    if halalas and min(halalas) < 0:
+        raise ValueError("amounts are not negative")
+    return list(map("%d.%02d".__mod__, map(divmod, halalas, repeat(HALALAS_PER_RIYAL))))
 
 
 def is_amount(value: Decimal) -> bool:

@@ -22,6 +22,7 @@ recording order. Two schemes, one per deployment (they do not sort against each 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, NamedTuple
@@ -32,6 +33,7 @@ from bank_adapter.domain.statement import Entry
 from bank_adapter.errors import AdapterError, Code
 
 PAYMENT_SEQ_DIGITS: Final = 19  # a signed 64-bit key has at most 19 digits
+_PAYMENT_ID: Final = f"P%0{PAYMENT_SEQ_DIGITS}d"
 CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ULID_LENGTH: Final = 26
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -146,6 +148,13 @@ def format_payment_id(seq: int) -> str:
     if not 1 <= seq < 10**PAYMENT_SEQ_DIGITS:
         raise ValueError("payment sequence number out of range")
     return f"P{seq:0{PAYMENT_SEQ_DIGITS}d}"
+
+
+def format_payment_ids(seqs: Sequence[int]) -> list[str]:
+    """`format_payment_id` of each of `seqs` (a statement page's), range checked at once."""
+    if seqs and not (min(seqs) >= 1 and max(seqs) < 10**PAYMENT_SEQ_DIGITS):
+        raise ValueError("payment sequence number out of range")
+    return list(map(_PAYMENT_ID.__mod__, seqs))
 
 
 def payment_seq(payment_id: str) -> int:

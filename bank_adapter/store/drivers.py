@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from itertools import repeat
 from typing import Any, Final, Protocol
 
 from bank_adapter.core.messages import format_timestamp
@@ -41,6 +43,9 @@ WRITER_LOCK_KEY: Final = int.from_bytes(b"bankwrit", signed=True)
 PG_CONNECT_TIMEOUT_S: Final = 5.0
 _SQLITE_TIME: Final = "%Y-%m-%d %H:%M:%S.%f"
 _SQLITE_TIME_LENGTH: Final = len("2026-11-21 09:30:00.000000")
+_SQLITE_TIME_SHAPE: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}"
+)
 
 
 class StorageError(Exception):
@@ -81,6 +86,10 @@ class Values:
         """A stored time (not null) as the wire writes it (`format_timestamp`, UTC)."""
         return format_timestamp(value.astimezone(UTC))
 
+    def wire_times(self, values: Sequence[Any]) -> list[str]:
+        """`wire_ts` of each of `values` (a statement page's)."""
+        return list(map(self.wire_ts, values))
+
     def day(self, value: date | None) -> Any:
         return value
 
@@ -108,6 +117,16 @@ class SqliteValues(Values):
         moment = self.from_ts(value)
         assert moment is not None
         return format_timestamp(moment)
+
+    def wire_times(self, values: Sequence[Any]) -> list[str]:
+        # All in the form `ts` writes (the rule when this service wrote them): the same
+        # slicing as `wire_ts`, done with string methods in C loops.
+        if not all(map(_SQLITE_TIME_SHAPE.fullmatch, values)):
+            return super().wire_times(values)
+        spelled = map(str.replace, values, repeat(" "), repeat("T"))
+        return list(
+            map(str.__add__, map(str.removesuffix, spelled, repeat(".000000")), repeat("Z"))
+        )
 
     def day(self, value: date | None) -> Any:
         return None if value is None else value.isoformat()

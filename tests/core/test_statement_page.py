@@ -20,9 +20,9 @@ from bank_adapter.core.messages import (
     StatementPage,
     format_timestamp,
 )
-from bank_adapter.core.money import format_amount, from_halalas, halalas_text
+from bank_adapter.core.money import format_amount, from_halalas, halalas_text, halalas_texts
 from bank_adapter.core.xmlparse import parse_xml
-from bank_adapter.domain.payments import format_payment_id
+from bank_adapter.domain.payments import format_payment_id, format_payment_ids
 from bank_adapter.store.drivers import SqliteValues, Values
 
 HEAD = Statement(
@@ -135,3 +135,37 @@ def test_stored_times_come_back_in_wire_form_on_both_engines(moment):
 def test_sqlite_times_in_another_stored_form_take_the_long_way():
     assert SqliteValues().wire_ts("2026-01-31 06:30:00") == "2026-01-31T06:30:00Z"
     assert SqliteValues().wire_ts("2026-01-31 06:30:00.5") == "2026-01-31T06:30:00.500000Z"
+
+
+@given(st.lists(st.integers(0, 10**15)))
+def test_a_pages_amounts_are_written_as_each_alone(halalas):
+    assert halalas_texts(halalas) == [halalas_text(h) for h in halalas]
+
+
+@given(st.lists(st.integers(1, 10**19 - 1)))
+def test_a_pages_payment_ids_are_written_as_each_alone(seqs):
+    assert format_payment_ids(seqs) == [format_payment_id(seq) for seq in seqs]
+
+
+@pytest.mark.parametrize("seqs", [[1, 0], [10**19, 1]])
+def test_payment_ids_out_of_range_are_refused_for_a_page_too(seqs):
+    with pytest.raises(ValueError, match="out of range"):
+        format_payment_ids(seqs)
+
+
+def test_a_pages_negative_amount_is_refused():
+    with pytest.raises(ValueError, match="not negative"):
+        halalas_texts([100, -1])
+
+
+@given(
+    st.lists(INSTANTS), st.lists(st.sampled_from(["2026-01-31 06:30:00", "2026-01-31 06:30:00.5"]))
+)
+def test_a_pages_stored_times_are_written_as_each_alone(moments, odd):
+    sqlite = SqliteValues()
+    stored = [sqlite.ts(moment) for moment in moments]
+
+    assert sqlite.wire_times(stored) == [sqlite.wire_ts(value) for value in stored]
+    mixed = stored + odd
+    assert sqlite.wire_times(mixed) == [sqlite.wire_ts(value) for value in mixed]
+    assert Values().wire_times(moments) == [Values().wire_ts(moment) for moment in moments]
