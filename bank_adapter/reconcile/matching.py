@@ -3,7 +3,7 @@ classes, and both sides' day figures. No I/O but the iterators passed in; no clo
 
 Theory of operation. Both inputs arrive ordered by `bank_payment_ref` (Unicode code
 point order, which is UTF-8 byte order: the order of the external sort and of the
-ledger query), the bank's with equal references in file order. `join` walks them like
+ledger query), the bank's with equal references in file order. `Join` walks them like
 the merge step of merge sort and pairs each reference with its counterpart, or with
 nothing; the second and later bank rows of a reference come out as duplicates. So the
 join holds one row of each side at a time, whatever the size of the day. It checks
@@ -33,14 +33,7 @@ ledger rows of the day. A day with no breaks has equal figures on both sides.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterable,
-    AsyncIterator,
-    Iterable,
-    Iterator,
-    Mapping,
-)
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -113,48 +106,65 @@ class OutOfOrder(ValueError):
     """An input was not in reference order, so the join cannot be trusted."""
 
 
-async def join(
-    bank: Iterable[BankRow], ledger: AsyncIterable[LedgerRow]
-) -> AsyncGenerator[Pair, None]:
-    """Pair the ref-ordered `bank` and `ledger` rows by `bank_payment_ref`."""
-    banks, ledgers = _ordered_bank(bank), _ordered_ledger(ledger)
-    b, led = next(banks, None), await anext(ledgers, None)
-    last_ref: str | None = None
-    last_ledger: LedgerRow | None = None
-    while b is not None or led is not None:
-        if b is not None and b.bank_payment_ref == last_ref:
-            pair = Pair(b, last_ledger, duplicate=True)
-            b = next(banks, None)
-        elif led is None or (b is not None and b.bank_payment_ref < led.bank_payment_ref):
-            pair, b = Pair(b, None), next(banks, None)
-        elif b is None or led.bank_payment_ref < b.bank_payment_ref:
-            pair, led = Pair(None, led), await anext(ledgers, None)
-        else:
-            pair, b, led = Pair(b, led), next(banks, None), await anext(ledgers, None)
-        if pair.bank is not None:
-            last_ref, last_ledger = pair.bank.bank_payment_ref, pair.ledger
-        yield pair
+class Join:
+    """The merge-join, fed the ledger a batch at a time: `pairs(batch)` pairs the ledger
+    rows of `batch` and every bank row up to the batch's last reference; `rest()` pairs
+    the bank rows after the ledger's last. Plain iteration, no await: the shell reads a
+    batch, then joins it in one go."""
 
+    def __init__(self, bank: Iterable[BankRow]) -> None:
+        self._banks = iter(bank)
+        self._bank = self._next_bank(None)  # the first bank row not paired yet
+        self._ledger_ref: str | None = None  # the last ledger reference seen
+        self._last_ref: str | None = None  # the last bank reference paired
+        self._last_ledger: LedgerRow | None = None  # and its ledger row, if any
 
-def _ordered_bank(rows: Iterable[BankRow]) -> Iterator[BankRow]:
-    previous: str | None = None
-    for row in rows:
-        if previous is not None and row.bank_payment_ref < previous:
+    def pairs(self, ledger: Iterable[LedgerRow]) -> Iterator[Pair]:
+        """The pairs up to the last reference of `ledger` (the next rows of the day)."""
+        for led in ledger:
+            ref = led.bank_payment_ref
+            if self._ledger_ref is not None and ref <= self._ledger_ref:
+                raise OutOfOrder(
+                    f"ledger rows out of reference order at {ref!r}"
+                    " (does the database collate references by code point?)"
+                )
+            self._ledger_ref = ref
+            yield from self._bank_only(ref)
+            bank = self._bank
+            if bank is None or bank.bank_payment_ref != ref:
+                yield Pair(None, led)
+                continue
+            self._last_ref, self._last_ledger = ref, led
+            yield Pair(bank, led)
+            bank = self._bank = self._next_bank(bank)
+            while bank is not None and bank.bank_payment_ref == ref:
+                yield Pair(bank, led, duplicate=True)
+                bank = self._bank = self._next_bank(bank)
+
+    def rest(self) -> Iterator[Pair]:
+        """The bank rows after the ledger's last reference."""
+        return self._bank_only(None)
+
+    def _bank_only(self, below: str | None) -> Iterator[Pair]:
+        """Bank rows with references below `below` (None: all): no ledger row has them."""
+        bank = self._bank
+        while bank is not None and (below is None or bank.bank_payment_ref < below):
+            if bank.bank_payment_ref == self._last_ref:
+                yield Pair(bank, self._last_ledger, duplicate=True)
+            else:
+                self._last_ref, self._last_ledger = bank.bank_payment_ref, None
+                yield Pair(bank, None)
+            bank = self._bank = self._next_bank(bank)
+
+    def _next_bank(self, previous: BankRow | None) -> BankRow | None:
+        row = next(self._banks, None)
+        if (
+            row is not None
+            and previous is not None
+            and row.bank_payment_ref < previous.bank_payment_ref
+        ):
             raise OutOfOrder(f"bank rows out of reference order at line {row.line}")
-        previous = row.bank_payment_ref
-        yield row
-
-
-async def _ordered_ledger(rows: AsyncIterable[LedgerRow]) -> AsyncIterator[LedgerRow]:
-    previous: str | None = None
-    async for row in rows:
-        if previous is not None and row.bank_payment_ref <= previous:
-            raise OutOfOrder(
-                f"ledger rows out of reference order at {row.bank_payment_ref!r}"
-                " (does the database collate references by code point?)"
-            )
-        previous = row.bank_payment_ref
-        yield row
+        return row
 
 
 def classify(pair: Pair, day: date, elsewhere: LedgerRow | None = None) -> list[Break]:

@@ -2,12 +2,12 @@
 
 1. Read the settlement file into the external sort (`sorting`), parsing as it goes
    (`settlement`). Any problem stops the job here, before anything is written.
-2. In one read transaction (one snapshot): stream the day's ledger in reference order
-   (`ledger`), merge-join it with the sorted bank rows and classify (`matching`),
-   writing each break to a scratch file as it is found. References missing on the day
-   are looked up on other dates in batches of `LOOKUP_BATCH` (one query per batch,
-   not per row: a file sent for the wrong date misses every row), the pairs waiting
-   meanwhile, so breaks stay in reference order.
+2. In one read transaction (one snapshot): read the day's ledger in reference order,
+   a batch at a time (`ledger`), merge-join each batch with the sorted bank rows and
+   classify (`matching`), writing each break to a scratch file as it is found.
+   References missing on the day are looked up on other dates in batches of
+   `LOOKUP_BATCH` (one query per batch, not per row: a file sent for the wrong date
+   misses every row), the pairs waiting meanwhile, so breaks stay in reference order.
 3. Write the report (stdout or a file) and the CSV from the scratch file (`report`).
 
 Memory is bounded by constants (sort batches, the sort's cache, one cursor batch, one
@@ -18,20 +18,18 @@ lookup batch), never by the size of the day. Scratch space is a temporary direct
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
-from contextlib import aclosing
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Final, TextIO
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bank_adapter import logging as adapter_logging
 from bank_adapter.reconcile.ledger import day_rows, payments_by_ref
-from bank_adapter.reconcile.matching import LedgerRow, Outcome, Pair, Reconciliation, join
+from bank_adapter.reconcile.matching import Join, Outcome, Pair, Reconciliation
 from bank_adapter.reconcile.progress import Progress, tracked
 from bank_adapter.reconcile.report import (
     break_record,
@@ -48,6 +46,7 @@ from bank_adapter.reconcile.settlement import (
 )
 from bank_adapter.reconcile.sorting import SortedSpill
 from bank_adapter.store.repository import Store
+from bank_adapter.store.tx import SqlTx
 
 LOOKUP_BATCH: Final = 1_000
 
@@ -90,39 +89,26 @@ def _load(path: Path, spill: SortedSpill, progress: Progress) -> None:
 
 async def _compare(job: Job, store: Store, bank_rows: Iterable[BankRow], log: TextIO) -> Outcome:
     reconciliation = Reconciliation(job.day)
-    async with (
-        store.snapshot() as conn,
-        aclosing(day_rows(conn, job.partner_id, job.day)) as ledger,
-        aclosing(join(bank_rows, ledger)) as pairs,
-        aclosing(_looked_up(pairs, conn, job.partner_id)) as looked_up,
-    ):
-        async for pair, elsewhere in looked_up:
-            for found in reconciliation.add(pair, elsewhere):
-                log.write(json.dumps(break_record(found)) + "\n")
+    merge = Join(bank_rows)
+    async with store.read(snapshot=True) as tx:
+        async for batch in day_rows(tx, job.partner_id, job.day):
+            await _classify(merge.pairs(batch), tx, job.partner_id, reconciliation, log)
+        await _classify(merge.rest(), tx, job.partner_id, reconciliation, log)
     return reconciliation.outcome
 
 
-async def _looked_up(
-    pairs: AsyncIterator[Pair], conn: AsyncConnection, partner_id: str
-) -> AsyncGenerator[tuple[Pair, LedgerRow | None], None]:
-    """Each pair with the ledger's row of its reference on another date, if it needs one."""
-    waiting: list[Pair] = []
-    async for pair in pairs:
-        waiting.append(pair)
-        if len(waiting) == LOOKUP_BATCH:
-            for looked_up in await _look_up(waiting, conn, partner_id):
-                yield looked_up
-            waiting.clear()
-    for looked_up in await _look_up(waiting, conn, partner_id):
-        yield looked_up
-
-
-async def _look_up(
-    pairs: list[Pair], conn: AsyncConnection, partner_id: str
-) -> list[tuple[Pair, LedgerRow | None]]:
-    refs = [pair.lookup_ref for pair in pairs if pair.lookup_ref is not None]
-    found = await payments_by_ref(conn, partner_id, refs) if refs else {}
-    return [(pair, found.get(pair.lookup_ref or "")) for pair in pairs]
+async def _classify(
+    pairs: Iterator[Pair], tx: SqlTx, partner_id: str, reconciliation: Reconciliation, log: TextIO
+) -> None:
+    """Classify `pairs`, looking up on other dates, `LOOKUP_BATCH` pairs at a time, the
+    references the day lacks."""
+    while waiting := list(islice(pairs, LOOKUP_BATCH)):
+        refs = [pair.lookup_ref for pair in waiting if pair.lookup_ref is not None]
+        found = await payments_by_ref(tx, partner_id, refs) if refs else {}
+        for pair in waiting:
+            elsewhere = found.get(pair.lookup_ref) if found and pair.lookup_ref else None
+            for each in reconciliation.add(pair, elsewhere):
+                log.write(json.dumps(break_record(each)) + "\n")
 
 
 def _write(job: Job, outcome: Outcome, breaks: Path, stdout: TextIO) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 import pytest
@@ -16,12 +16,12 @@ from bank_adapter.core.messages import PaymentStatus
 from bank_adapter.reconcile.matching import (
     Break,
     BreakClass,
+    Join,
     LedgerRow,
     Outcome,
     OutOfOrder,
     Pair,
     Reconciliation,
-    join,
 )
 from bank_adapter.reconcile.settlement import BankRow
 
@@ -47,13 +47,17 @@ def ledger(
     return LedgerRow(ref, seq, bill, amount, halalas, PAID_AT, status, day)
 
 
-async def stream(rows: Iterable[LedgerRow]) -> AsyncIterator[LedgerRow]:
-    for row in rows:
-        yield row
+def joined(bank_rows: list[BankRow], ledger_rows: list[LedgerRow], batch: int = 2) -> list[Pair]:
+    """The pairs of a join fed the ledger `batch` rows at a time, as the shell feeds it."""
+    merge = Join(bank_rows)
+    pairs = []
+    for start in range(0, len(ledger_rows), batch):
+        pairs += merge.pairs(ledger_rows[start : start + batch])
+    return pairs + list(merge.rest())
 
 
 async def pairs_of(bank_rows: list[BankRow], ledger_rows: list[LedgerRow]) -> list[Pair]:
-    return [pair async for pair in join(bank_rows, stream(ledger_rows))]
+    return joined(bank_rows, ledger_rows)
 
 
 async def reconcile(
@@ -64,7 +68,7 @@ async def reconcile(
     """What the shell does, with `elsewhere` standing in for the point lookups."""
     reconciliation = Reconciliation(DAY)
     breaks = []
-    async for pair in join(sorted(bank_rows), stream(ledger_rows)):
+    for pair in joined(sorted(bank_rows), ledger_rows):
         other = (elsewhere or {}).get(pair.lookup_ref or "")
         breaks += reconciliation.add(pair, other)
     return breaks, reconciliation.outcome

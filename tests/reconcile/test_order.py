@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert, text
 
 from bank_adapter.core.messages import PaymentStatus
-from bank_adapter.reconcile import sorting
+from bank_adapter.reconcile import ledger, sorting
 from bank_adapter.reconcile.ledger import day_rows, payments_by_ref
 from bank_adapter.reconcile.settlement import BankRow
 from bank_adapter.reconcile.sorting import SortedSpill
@@ -91,8 +91,8 @@ async def test_the_ledger_streams_the_day_in_code_point_order(store):
     await add_payments(store, refs)
     await add_payments(store, ["other-day"], date(2026, 1, 16))
 
-    async with store.engine.connect() as tx:
-        streamed = [row async for row in day_rows(tx, "RJHI", DAY)]
+    async with store.read(snapshot=True) as tx:
+        streamed = [row async for batch in day_rows(tx, "RJHI", DAY) for row in batch]
 
     assert [row.bank_payment_ref for row in streamed] == sorted(TRICKY)
     assert {row.business_date for row in streamed} == {DAY}
@@ -101,8 +101,8 @@ async def test_the_ledger_streams_the_day_in_code_point_order(store):
 async def test_the_ledger_rows_carry_what_the_report_shows(store):
     await add_payments(store, ["A"])
 
-    async with store.engine.connect() as tx:
-        (row,) = [row async for row in day_rows(tx, "RJHI", DAY)]
+    async with store.read(snapshot=True) as tx:
+        (row,) = [row async for batch in day_rows(tx, "RJHI", DAY) for row in batch]
 
     assert row.payment_id == "P0000000000000000001"
     assert (row.amount, row.amount_halalas, row.status) == ("1.00", 100, PaymentStatus.POSTED)
@@ -123,14 +123,16 @@ async def test_on_sqlite_the_day_is_one_range_scan_of_the_reconciliation_index(s
     assert "TEMP B-TREE" not in details  # no sort: the index gives the order
 
 
-async def test_references_are_looked_up_while_the_day_streams(store):
+async def test_references_are_looked_up_while_the_day_streams(store, monkeypatch):
+    monkeypatch.setattr(ledger, "BATCH", 1)  # a batch per row: the cursor stays open
     await add_payments(store, ["A", "B", "C"])
     await add_payments(store, ["X"], date(2026, 1, 16))
 
-    async with store.engine.connect() as tx:
+    async with store.read(snapshot=True) as tx:
         found = [
             (row.bank_payment_ref, sorted(await payments_by_ref(tx, "RJHI", ["X", "C"])))
-            async for row in day_rows(tx, "RJHI", DAY)
+            async for batch in day_rows(tx, "RJHI", DAY)
+            for row in batch
         ]
 
     assert found == [("A", ["C", "X"]), ("B", ["C", "X"]), ("C", ["C", "X"])]
@@ -140,7 +142,7 @@ async def test_references_are_found_on_any_business_date(store):
     await add_payments(store, ["A"])
     await add_payments(store, ["B"], date(2026, 1, 16))
 
-    async with store.engine.connect() as tx:
+    async with store.read(snapshot=True) as tx:
         found = await payments_by_ref(tx, "RJHI", ["A", "B", "C"])
 
     assert {ref: row.business_date for ref, row in found.items()} == {
