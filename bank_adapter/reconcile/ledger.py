@@ -19,30 +19,23 @@ from typing import Any, Final
 
 from bank_adapter.core.messages import PaymentStatus
 from bank_adapter.core.money import halalas_text
-from bank_adapter.reconcile.matching import LedgerRow
+from bank_adapter.reconcile.matching import LedgerRow, StoredLedger
 from bank_adapter.store.tx import SqlTx
 
 BATCH: Final = 10_000
 _STATUSES: Final = {status.value: status for status in PaymentStatus}
 
 
-async def day_rows(tx: SqlTx, partner_id: str, day: date) -> AsyncIterator[list[LedgerRow]]:
-    """The partner's payments of business date `day`, in reference order, by batches."""
-    from_ts = tx.v.from_ts
+async def day_rows(tx: SqlTx, partner_id: str, day: date) -> AsyncIterator[list[StoredLedger]]:
+    """The partner's payments of business date `day`, in reference order, by batches, as
+    stored (`typed` makes one a `LedgerRow`)."""
     async for rows in tx.reconcile_day(partner_id, day, BATCH):
-        yield [
-            LedgerRow(
-                ref,
-                seq,
-                bill,
-                halalas_text(halalas),
-                halalas,
-                from_ts(paid_at),
-                _STATUSES[status],
-                day,
-            )
-            for ref, seq, bill, halalas, paid_at, status in rows
-        ]
+        yield rows
+
+
+def typed(tx: SqlTx, row: StoredLedger, day: date) -> LedgerRow:
+    """The ledger row of `day` stored as `row`."""
+    return _ledger_row(tx, *row, business_date=tx.v.day(day))
 
 
 async def payments_by_ref(tx: SqlTx, partner_id: str, refs: Sequence[str]) -> dict[str, LedgerRow]:

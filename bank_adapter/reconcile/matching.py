@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Final, NamedTuple
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from bank_adapter.core.messages import PaymentStatus
 from bank_adapter.domain.payments import format_payment_id
@@ -74,6 +74,15 @@ class LedgerRow(NamedTuple):
         return format_payment_id(self.seq)
 
 
+# The rows as the shell stores and reads them, before they are typed (`BankRow`,
+# `LedgerRow`): the bank's (ref, line, bill, amount, halalas, paid_at, status text), as
+# the external sort keeps them; the ledger's (ref, seq, bill, halalas, paid_at as the
+# database holds it, status text), as the day's query returns them.
+StoredBank = tuple[str, int, str, str, int, str, str]
+StoredLedger = tuple[str, int, str, int, Any, str]
+_STATUSES: Final = {status.value: status for status in PaymentStatus}
+
+
 class Pair(NamedTuple):  # a tuple: millions are made, and a frozen dataclass is slower
     """One reference's rows: the bank's (or one of its duplicates) and the ledger's."""
 
@@ -106,23 +115,31 @@ class OutOfOrder(ValueError):
     """An input was not in reference order, so the join cannot be trusted."""
 
 
-class Join:
+B = TypeVar("B", bound=tuple[Any, ...])
+L = TypeVar("L", bound=tuple[Any, ...])
+
+
+class Join(Generic[B, L]):
     """The merge-join, fed the ledger a batch at a time: `pairs(batch)` pairs the ledger
     rows of `batch` and every bank row up to the batch's last reference; `rest()` pairs
     the bank rows after the ledger's last. Plain iteration, no await: the shell reads a
-    batch, then joins it in one go."""
+    batch, then joins it in one go.
 
-    def __init__(self, bank: Iterable[BankRow]) -> None:
+    Rows are tuples with the reference first (and, on the bank's side, the line second):
+    `BankRow` and `LedgerRow`, or the shell's stored forms, which are only made typed rows
+    for the pairs that break. A pair is (bank row, ledger row, duplicate), as `Pair`."""
+
+    def __init__(self, bank: Iterable[B]) -> None:
         self._banks = iter(bank)
         self._bank = self._next_bank(None)  # the first bank row not paired yet
         self._ledger_ref: str | None = None  # the last ledger reference seen
         self._last_ref: str | None = None  # the last bank reference paired
-        self._last_ledger: LedgerRow | None = None  # and its ledger row, if any
+        self._last_ledger: L | None = None  # and its ledger row, if any
 
-    def pairs(self, ledger: Iterable[LedgerRow]) -> Iterator[Pair]:
+    def pairs(self, ledger: Iterable[L]) -> Iterator[tuple[B | None, L | None, bool]]:
         """The pairs up to the last reference of `ledger` (the next rows of the day)."""
         for led in ledger:
-            ref = led.bank_payment_ref
+            ref = led[0]
             if self._ledger_ref is not None and ref <= self._ledger_ref:
                 raise OutOfOrder(
                     f"ledger rows out of reference order at {ref!r}"
@@ -131,39 +148,35 @@ class Join:
             self._ledger_ref = ref
             yield from self._bank_only(ref)
             bank = self._bank
-            if bank is None or bank.bank_payment_ref != ref:
-                yield Pair(None, led)
+            if bank is None or bank[0] != ref:
+                yield None, led, False
                 continue
             self._last_ref, self._last_ledger = ref, led
-            yield Pair(bank, led)
+            yield bank, led, False
             bank = self._bank = self._next_bank(bank)
-            while bank is not None and bank.bank_payment_ref == ref:
-                yield Pair(bank, led, duplicate=True)
+            while bank is not None and bank[0] == ref:
+                yield bank, led, True
                 bank = self._bank = self._next_bank(bank)
 
-    def rest(self) -> Iterator[Pair]:
+    def rest(self) -> Iterator[tuple[B | None, L | None, bool]]:
         """The bank rows after the ledger's last reference."""
         return self._bank_only(None)
 
-    def _bank_only(self, below: str | None) -> Iterator[Pair]:
+    def _bank_only(self, below: str | None) -> Iterator[tuple[B | None, L | None, bool]]:
         """Bank rows with references below `below` (None: all): no ledger row has them."""
         bank = self._bank
-        while bank is not None and (below is None or bank.bank_payment_ref < below):
-            if bank.bank_payment_ref == self._last_ref:
-                yield Pair(bank, self._last_ledger, duplicate=True)
+        while bank is not None and (below is None or bank[0] < below):
+            if bank[0] == self._last_ref:
+                yield bank, self._last_ledger, True
             else:
-                self._last_ref, self._last_ledger = bank.bank_payment_ref, None
-                yield Pair(bank, None)
+                self._last_ref, self._last_ledger = bank[0], None
+                yield bank, None, False
             bank = self._bank = self._next_bank(bank)
 
-    def _next_bank(self, previous: BankRow | None) -> BankRow | None:
+    def _next_bank(self, previous: B | None) -> B | None:
         row = next(self._banks, None)
-        if (
-            row is not None
-            and previous is not None
-            and row.bank_payment_ref < previous.bank_payment_ref
-        ):
-            raise OutOfOrder(f"bank rows out of reference order at line {row.line}")
+        if row is not None and previous is not None and row[0] < previous[0]:
+            raise OutOfOrder(f"bank rows out of reference order at line {row[1]}")
         return row
 
 
@@ -228,6 +241,12 @@ class Tally:
             self.total_halalas += row.amount_halalas
         self._checksum ^= digest
 
+    def add_stored(self, posted_halalas: int, digest: int) -> None:
+        """Count an entry known by its POSTED amount (0 if reversed) and its digest."""
+        self.count += 1
+        self.total_halalas += posted_halalas
+        self._checksum ^= digest
+
     @property
     def figures(self) -> DayFigures:
         return DayFigures(self.count, self.total_halalas, self._checksum.to_bytes(DIGEST_SIZE))
@@ -251,6 +270,28 @@ class Reconciliation:
         self.day = day
         self._bank, self._adapter = Tally(), Tally()
         self._counts: Counter[BreakClass] = Counter()
+
+    def add_if_same(
+        self, bank: StoredBank | None, ledger: StoredLedger | None, duplicate: bool
+    ) -> bool:
+        """Count a pair in stored form whose rows agree (the common case, a million
+        times a day: no typed rows made) and say so; False leaves the pair to `add`.
+        Equal halalas mean equal amounts: both sides' amounts are canonical."""
+        if (
+            bank is None
+            or ledger is None
+            or duplicate
+            or bank[4] != ledger[3]
+            or bank[2] != ledger[2]
+            or bank[6] != ledger[5]
+        ):
+            return False
+        ref, _, bill, amount, halalas, _, status = bank
+        digest = int.from_bytes(wire_entry_digest(ref, bill, amount, _STATUSES[status]))
+        posted = halalas if status == "POSTED" else 0
+        self._bank.add_stored(posted, digest)
+        self._adapter.add_stored(posted, digest)
+        return True
 
     def add(self, pair: Pair, elsewhere: LedgerRow | None = None) -> list[Break]:
         breaks = classify(pair, self.day, elsewhere)

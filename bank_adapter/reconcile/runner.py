@@ -29,7 +29,15 @@ from typing import Final, TextIO
 
 from bank_adapter import logging as adapter_logging
 from bank_adapter.reconcile.ledger import day_rows, payments_by_ref
-from bank_adapter.reconcile.matching import Join, Outcome, Pair, Reconciliation
+from bank_adapter.reconcile.ledger import typed as ledger_row
+from bank_adapter.reconcile.matching import (
+    Join,
+    Outcome,
+    Pair,
+    Reconciliation,
+    StoredBank,
+    StoredLedger,
+)
 from bank_adapter.reconcile.progress import Progress, tracked
 from bank_adapter.reconcile.report import (
     break_record,
@@ -40,15 +48,16 @@ from bank_adapter.reconcile.report import (
 )
 from bank_adapter.reconcile.settlement import (
     MAX_LINE_BYTES,
-    BankRow,
     Problems,
     parse_settlement,
 )
 from bank_adapter.reconcile.sorting import SortedSpill
+from bank_adapter.reconcile.sorting import typed as bank_row
 from bank_adapter.store.repository import Store
 from bank_adapter.store.tx import SqlTx
 
 LOOKUP_BATCH: Final = 1_000
+StoredPair = tuple[StoredBank | None, StoredLedger | None, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,25 +96,35 @@ def _load(path: Path, spill: SortedSpill, progress: Progress) -> None:
     problems.check()
 
 
-async def _compare(job: Job, store: Store, bank_rows: Iterable[BankRow], log: TextIO) -> Outcome:
+async def _compare(job: Job, store: Store, bank_rows: Iterable[StoredBank], log: TextIO) -> Outcome:
     reconciliation = Reconciliation(job.day)
-    merge = Join(bank_rows)
+    merge: Join[StoredBank, StoredLedger] = Join(bank_rows)
     async with store.read(snapshot=True) as tx:
         async for batch in day_rows(tx, job.partner_id, job.day):
-            await _classify(merge.pairs(batch), tx, job.partner_id, reconciliation, log)
-        await _classify(merge.rest(), tx, job.partner_id, reconciliation, log)
+            await _classify(merge.pairs(batch), tx, job, reconciliation, log)
+        await _classify(merge.rest(), tx, job, reconciliation, log)
     return reconciliation.outcome
 
 
 async def _classify(
-    pairs: Iterator[Pair], tx: SqlTx, partner_id: str, reconciliation: Reconciliation, log: TextIO
+    pairs: Iterator[StoredPair], tx: SqlTx, job: Job, reconciliation: Reconciliation, log: TextIO
 ) -> None:
-    """Classify `pairs`, looking up on other dates, `LOOKUP_BATCH` pairs at a time, the
-    references the day lacks."""
+    """Classify `pairs`, `LOOKUP_BATCH` at a time: the rows that agree are counted as they
+    are; the others become typed rows, the references the day lacks are looked up on
+    other dates (one query), and their breaks are written."""
     while waiting := list(islice(pairs, LOOKUP_BATCH)):
-        refs = [pair.lookup_ref for pair in waiting if pair.lookup_ref is not None]
-        found = await payments_by_ref(tx, partner_id, refs) if refs else {}
-        for pair in waiting:
+        left = [
+            Pair(
+                None if bank is None else bank_row(bank),
+                None if ledger is None else ledger_row(tx, ledger, job.day),
+                duplicate,
+            )
+            for bank, ledger, duplicate in waiting
+            if not reconciliation.add_if_same(bank, ledger, duplicate)
+        ]
+        refs = [pair.lookup_ref for pair in left if pair.lookup_ref is not None]
+        found = await payments_by_ref(tx, job.partner_id, refs) if refs else {}
+        for pair in left:
             elsewhere = found.get(pair.lookup_ref) if found and pair.lookup_ref else None
             for each in reconciliation.add(pair, elsewhere):
                 log.write(json.dumps(break_record(each)) + "\n")

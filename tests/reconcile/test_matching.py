@@ -49,11 +49,11 @@ def ledger(
 
 def joined(bank_rows: list[BankRow], ledger_rows: list[LedgerRow], batch: int = 2) -> list[Pair]:
     """The pairs of a join fed the ledger `batch` rows at a time, as the shell feeds it."""
-    merge = Join(bank_rows)
+    merge: Join[BankRow, LedgerRow] = Join(bank_rows)
     pairs = []
     for start in range(0, len(ledger_rows), batch):
-        pairs += merge.pairs(ledger_rows[start : start + batch])
-    return pairs + list(merge.rest())
+        pairs += [Pair(*pair) for pair in merge.pairs(ledger_rows[start : start + batch])]
+    return pairs + [Pair(*pair) for pair in merge.rest()]
 
 
 async def pairs_of(bank_rows: list[BankRow], ledger_rows: list[LedgerRow]) -> list[Pair]:

@@ -8,8 +8,11 @@ import random
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import insert, text
 
 from bank_adapter.core.messages import PaymentStatus
@@ -92,7 +95,9 @@ async def test_the_ledger_streams_the_day_in_code_point_order(store):
     await add_payments(store, ["other-day"], date(2026, 1, 16))
 
     async with store.read(snapshot=True) as tx:
-        streamed = [row async for batch in day_rows(tx, "RJHI", DAY) for row in batch]
+        streamed = [
+            ledger.typed(tx, row, DAY) async for batch in day_rows(tx, "RJHI", DAY) for row in batch
+        ]
 
     assert [row.bank_payment_ref for row in streamed] == sorted(TRICKY)
     assert {row.business_date for row in streamed} == {DAY}
@@ -102,7 +107,9 @@ async def test_the_ledger_rows_carry_what_the_report_shows(store):
     await add_payments(store, ["A"])
 
     async with store.read(snapshot=True) as tx:
-        (row,) = [row async for batch in day_rows(tx, "RJHI", DAY) for row in batch]
+        (row,) = [
+            ledger.typed(tx, row, DAY) async for batch in day_rows(tx, "RJHI", DAY) for row in batch
+        ]
 
     assert row.payment_id == "P0000000000000000001"
     assert (row.amount, row.amount_halalas, row.status) == ("1.00", 100, PaymentStatus.POSTED)
@@ -130,7 +137,7 @@ async def test_references_are_looked_up_while_the_day_streams(store, monkeypatch
 
     async with store.read(snapshot=True) as tx:
         found = [
-            (row.bank_payment_ref, sorted(await payments_by_ref(tx, "RJHI", ["X", "C"])))
+            (row[0], sorted(await payments_by_ref(tx, "RJHI", ["X", "C"])))
             async for batch in day_rows(tx, "RJHI", DAY)
             for row in batch
         ]
@@ -151,14 +158,23 @@ async def test_references_are_found_on_any_business_date(store):
     }
 
 
+def small_runs(monkeypatch: pytest.MonkeyPatch, run: int = 3, fanin: int = 2) -> None:
+    """Runs of `run` rows, pieces of 2, blocks of 2 and `fanin` runs a merge: every path
+    of the external sort (several runs, refills, merge passes) on a handful of rows."""
+    for name, value in [("RUN_ROWS", run), ("PIECE_ROWS", 2), ("MERGE_ROWS", 2)]:
+        monkeypatch.setattr(sorting, name, value)
+    monkeypatch.setattr(sorting, "MAX_FANIN", fanin)
+
+
 def test_the_spill_gives_rows_back_in_code_point_order_then_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(sorting, "BATCH", 3)  # several batches in and out
-    rows = [bank_row(ref, line) for line, ref in enumerate(TRICKY + TRICKY[:4], 2)]
-    random.Random(3).shuffle(rows)
+    small_runs(monkeypatch)
+    refs = TRICKY + TRICKY[:4]
+    random.Random(3).shuffle(refs)
+    rows = [bank_row(ref, line) for line, ref in enumerate(refs, 2)]  # file order
 
     with SortedSpill(tmp_path) as spill:
         spill.add(rows)
-        back = list(spill.in_ref_order())
+        back = [sorting.typed(row) for row in spill.in_ref_order()]
 
     assert back == sorted(rows)
     assert spill.count == len(rows)
@@ -168,3 +184,27 @@ def test_an_empty_spill_gives_nothing(tmp_path):
     with SortedSpill(tmp_path) as spill:
         spill.add([])
         assert list(spill.in_ref_order()) == []
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    refs=st.lists(st.sampled_from(TRICKY), max_size=40),
+    run=st.integers(1, 7),
+    fanin=st.integers(2, 4),
+    presorted=st.booleans(),
+)
+def test_the_spill_sorts_any_file_like_sorted_does(
+    tmp_path, monkeypatch, refs, run, fanin, presorted
+):
+    """Duplicates across runs and pieces, files already in order or not: always
+    (reference, line), as the join expects."""
+    small_runs(monkeypatch, run, fanin)
+    rows = [bank_row(ref, line) for line, ref in enumerate(sorted(refs) if presorted else refs, 2)]
+
+    with TemporaryDirectory(dir=tmp_path) as scratch, SortedSpill(Path(scratch)) as spill:
+        spill.add(rows)
+        back = [sorting.typed(row) for row in spill.in_ref_order()]
+
+    assert back == sorted(rows)
