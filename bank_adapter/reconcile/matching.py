@@ -42,7 +42,7 @@ from typing import Any, Final, Generic, NamedTuple, TypeVar
 from bank_adapter.core.messages import PaymentStatus
 from bank_adapter.domain.payments import format_payment_id
 from bank_adapter.domain.statement import DIGEST_SIZE, DayFigures, wire_entry_digest
-from bank_adapter.reconcile.settlement import BankRow
+from bank_adapter.reconcile.settlement import BankRow, Stored
 
 REF: Final = "bank_payment_ref"
 
@@ -78,7 +78,7 @@ class LedgerRow(NamedTuple):
 # `LedgerRow`): the bank's (ref, line, bill, amount, halalas, paid_at, status text), as
 # the external sort keeps them; the ledger's (ref, seq, bill, halalas, paid_at as the
 # database holds it, status text), as the day's query returns them.
-StoredBank = tuple[str, int, str, str, int, str, str]
+StoredBank = Stored
 StoredLedger = tuple[str, int, str, int, Any, str]
 _STATUSES: Final = {status.value: status for status in PaymentStatus}
 

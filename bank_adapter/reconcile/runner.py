@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Final, TextIO
@@ -49,7 +49,7 @@ from bank_adapter.reconcile.report import (
 from bank_adapter.reconcile.settlement import (
     MAX_LINE_BYTES,
     Problems,
-    parse_settlement,
+    parse_stored,
 )
 from bank_adapter.reconcile.sorting import SortedSpill
 from bank_adapter.reconcile.sorting import typed as bank_row
@@ -91,7 +91,7 @@ def _load(path: Path, spill: SortedSpill, progress: Progress) -> None:
     size = max(path.stat().st_size, 1)
     with path.open("rb") as raw:
         lines = iter(partial(raw.readline, MAX_LINE_BYTES + 1), b"")
-        rows = problems.rows(parse_settlement(lines))
+        rows = chain.from_iterable(problems.rows(parse_stored(lines)))
         spill.add(tracked(rows, progress, lambda _rows: raw.tell() / size))
     problems.check()
 

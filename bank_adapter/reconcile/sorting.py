@@ -46,9 +46,9 @@ from bank_adapter.core.messages import PaymentStatus
 from bank_adapter.reconcile.matching import StoredBank
 from bank_adapter.reconcile.settlement import BankRow
 
-RUN_ROWS: Final = 100_000
+RUN_ROWS: Final = 50_000
 PIECE_ROWS: Final = 5_000
-MERGE_ROWS: Final = 100_000
+MERGE_ROWS: Final = 50_000
 MAX_FANIN: Final = 32
 _LENGTH_BYTES: Final = 4
 _STATUSES: Final = {status.value: status for status in PaymentStatus}
@@ -66,10 +66,10 @@ class SortedSpill:
         self._written = 0
         self.count = 0
 
-    def add(self, rows: Iterable[BankRow]) -> None:
-        """Store `rows` (any order, lines increasing)."""
-        stored = ((*row[:6], row.status.value) for row in rows)
-        while run := list(islice(stored, RUN_ROWS)):
+    def add(self, rows: Iterable[Stored]) -> None:
+        """Store `rows` (in file order: lines increasing)."""
+        iterator = iter(rows)
+        while run := list(islice(iterator, RUN_ROWS)):
             run.sort(key=_REF)
             self._runs.append(self._write(run))
             self.count += len(run)
