@@ -199,6 +199,7 @@ async def _store(settings: Settings) -> AsyncIterator[Store]:
             raise CannotRun(
                 "the database has no bank-adapter schema; check BANK_ADAPTER_DATABASE_URL"
             )
+        await store.engine.dispose()  # reads go through the store's own driver from here
         yield store
     finally:
         await store.close()

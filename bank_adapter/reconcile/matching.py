@@ -227,29 +227,31 @@ def digest_of(row: BankRow | LedgerRow) -> int:
 class Tally:
     """Running Count, Total and Checksum of one side, as the statement defines them."""
 
-    __slots__ = ("_checksum", "count", "total_halalas")
+    __slots__ = ("checksum", "count", "total_halalas")
 
     def __init__(self) -> None:
         self.count = 0
         self.total_halalas = 0
-        self._checksum = 0
+        self.checksum = 0
 
     def add(self, row: BankRow | LedgerRow, digest: int) -> None:
         """Count `row`, whose entry digest (`digest_of`) is `digest`."""
         self.count += 1
         if row.status is PaymentStatus.POSTED:
             self.total_halalas += row.amount_halalas
-        self._checksum ^= digest
+        self.checksum ^= digest
 
-    def add_stored(self, posted_halalas: int, digest: int) -> None:
-        """Count an entry known by its POSTED amount (0 if reversed) and its digest."""
-        self.count += 1
-        self.total_halalas += posted_halalas
-        self._checksum ^= digest
+    def plus(self, other: Tally) -> Tally:
+        """The figures of both tallies' entries together."""
+        both = Tally()
+        both.count = self.count + other.count
+        both.total_halalas = self.total_halalas + other.total_halalas
+        both.checksum = self.checksum ^ other.checksum
+        return both
 
     @property
     def figures(self) -> DayFigures:
-        return DayFigures(self.count, self.total_halalas, self._checksum.to_bytes(DIGEST_SIZE))
+        return DayFigures(self.count, self.total_halalas, self.checksum.to_bytes(DIGEST_SIZE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +271,7 @@ class Reconciliation:
     def __init__(self, day: date) -> None:
         self.day = day
         self._bank, self._adapter = Tally(), Tally()
+        self._same = Tally()  # the entries both sides agree on, counted once for both
         self._counts: Counter[BreakClass] = Counter()
 
     def add_if_same(
@@ -287,10 +290,11 @@ class Reconciliation:
         ):
             return False
         ref, _, bill, amount, halalas, _, status = bank
-        digest = int.from_bytes(wire_entry_digest(ref, bill, amount, _STATUSES[status]))
-        posted = halalas if status == "POSTED" else 0
-        self._bank.add_stored(posted, digest)
-        self._adapter.add_stored(posted, digest)
+        same = self._same
+        same.count += 1
+        if status == "POSTED":
+            same.total_halalas += halalas
+        same.checksum ^= int.from_bytes(wire_entry_digest(ref, bill, amount, _STATUSES[status]))
         return True
 
     def add(self, pair: Pair, elsewhere: LedgerRow | None = None) -> list[Break]:
@@ -309,4 +313,5 @@ class Reconciliation:
     @property
     def outcome(self) -> Outcome:
         counts = {kind: self._counts[kind] for kind in BreakClass}
-        return Outcome(self._bank.figures, self._adapter.figures, counts)
+        bank, adapter = self._bank.plus(self._same), self._adapter.plus(self._same)
+        return Outcome(bank.figures, adapter.figures, counts)

@@ -342,3 +342,41 @@ async def test_the_join_classifies_like_an_oracle_holding_both_sides_in_dicts(
         (r.bank_payment_ref, r.bill_number, r.amount, r.status.value) for r in bank_rows
     ]
     assert outcome.bank.checksum_hex == independent_checksum(bank_entries)
+
+
+def stored_bank(row: BankRow) -> tuple:
+    return (*row[:6], row.status.value)
+
+
+def stored_ledger(row: LedgerRow) -> tuple:
+    return (row[0], row.seq, row.bill_number, row.amount_halalas, row.paid_at, row.status.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ledger_side=st.dictionaries(refs, entries, max_size=8),
+    bank_side=st.lists(st.tuples(refs, entries), max_size=12),
+)
+async def test_rows_in_stored_form_reconcile_like_typed_rows(ledger_side, bank_side):
+    """The shell's way: pairs whose rows agree are counted in stored form, the others
+    typed; the breaks and both sides' figures are those of typed rows throughout."""
+    ledger_rows = [
+        ledger(ref, seq, bill, amount, status)
+        for seq, (ref, (bill, amount, status)) in enumerate(sorted(ledger_side.items()), 1)
+    ]
+    bank_rows = sorted(
+        bank(ref, line, bill, amount, status)
+        for line, (ref, (bill, amount, status)) in enumerate(bank_side, 2)
+    )
+    typed_ledger = {stored_ledger(row): row for row in ledger_rows}
+    typed_bank = {stored_bank(row): row for row in bank_rows}
+    reconciliation = Reconciliation(DAY)
+    merge = Join([stored_bank(row) for row in bank_rows])
+    breaks = []
+    stored_pairs = [*merge.pairs([stored_ledger(row) for row in ledger_rows]), *merge.rest()]
+    for bank_row, ledger_row, duplicate in stored_pairs:
+        if not reconciliation.add_if_same(bank_row, ledger_row, duplicate):
+            pair = Pair(typed_bank.get(bank_row), typed_ledger.get(ledger_row), duplicate)
+            breaks += reconciliation.add(pair)
+
+    assert (breaks, reconciliation.outcome) == await reconcile(bank_rows, ledger_rows)
