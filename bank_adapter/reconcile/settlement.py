@@ -41,6 +41,7 @@ HEADER: Final = ("bank_payment_ref", "bill_number", "amount", "paid_at", "status
 _AMOUNT: Final = re.compile(AMOUNT_PATTERN)
 _TIMESTAMP: Final = re.compile(TIMESTAMP_PATTERN)
 _STATUSES: Final = {status.value: status for status in PaymentStatus}
+_STATUS_TEXTS: Final = {status.value: status.value for status in PaymentStatus}
 T = TypeVar("T")
 BATCH: Final = 1_000
 # TIMESTAMP_PATTERN narrowed to fields in range (months, hours, offsets...): a value that
@@ -204,7 +205,7 @@ def _checked(
 def _valid_rows(batch: list[list[str]], first: int) -> list[Stored] | None:
     """The rows of `batch` (lines `first`, `first` + 1, ...) if every one is valid, else
     None. The checks of `_row` a column at a time, in C loops, for the common case."""
-    if any(len(record) != len(HEADER) for record in batch):
+    if set(map(len, batch)) != {len(HEADER)}:
         return None
     refs, bills, amounts, paid_ats, statuses = zip(*batch, strict=True)
     if not (
@@ -217,7 +218,8 @@ def _valid_rows(batch: list[list[str]], first: int) -> list[Stored] | None:
         return None
     halalas = map(int, ",".join(amounts).replace(".", "").split(","))
     lines = range(first, first + len(batch))
-    return list(zip(refs, lines, bills, amounts, halalas, paid_ats, statuses, strict=True))
+    status_texts = map(_STATUS_TEXTS.__getitem__, statuses)  # one string each, not one a row
+    return list(zip(refs, lines, bills, amounts, halalas, paid_ats, status_texts, strict=True))
 
 
 class _Unreadable(Exception):
@@ -292,7 +294,7 @@ def _row(record: list[str], line: int, bad: UnicodeDecodeError | None) -> Stored
     if status not in _STATUSES:
         return Problem(line, "status", f"{status!r} is neither POSTED nor REVERSED")
     halalas = int(amount.replace(".", ""))  # exact: the pattern allows two decimals only
-    return (ref, line, bill_number, amount, halalas, paid_at, status)
+    return (ref, line, bill_number, amount, halalas, paid_at, _STATUS_TEXTS[status])
 
 
 @functools.lru_cache(maxsize=1024)  # a day's file holds a few dates, and a few years only
