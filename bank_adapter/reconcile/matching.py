@@ -6,7 +6,8 @@ point order, which is UTF-8 byte order: the order of the external sort and of th
 ledger query), the bank's with equal references in file order. `Join` walks them like
 the merge step of merge sort and pairs each reference with its counterpart, or with
 nothing; the second and later bank rows of a reference come out as duplicates. So the
-join holds one row of each side at a time, whatever the size of the day. It checks
+join holds one bank row and one batch of the ledger at a time, whatever the size of
+the day. It checks
 the order as it goes: a database collation that sorts differently would otherwise
 turn every row into two false breaks.
 

@@ -1,18 +1,22 @@
 """The reconciliation job's shell: files, database and progress around the pure core.
 
 1. Read the settlement file into the external sort (`sorting`), parsing as it goes
-   (`settlement`). Any problem stops the job here, before anything is written.
+   (`settlement`, by batches). Any problem stops the job here, before anything is
+   written.
 2. In one read transaction (one snapshot): read the day's ledger in reference order,
    a batch at a time (`ledger`), merge-join each batch with the sorted bank rows and
-   classify (`matching`), writing each break to a scratch file as it is found.
+   classify (`matching`), writing each break to a scratch file as it is found. Rows
+   stay in their stored form (plain tuples) through the join; only the pairs that do
+   not agree are made typed rows and classified, the others are just counted.
    References missing on the day are looked up on other dates in batches of
    `LOOKUP_BATCH` (one query per batch, not per row: a file sent for the wrong date
    misses every row), the pairs waiting meanwhile, so breaks stay in reference order.
 3. Write the report (stdout or a file) and the CSV from the scratch file (`report`).
 
-Memory is bounded by constants (sort batches, the sort's cache, one cursor batch, one
-lookup batch), never by the size of the day. Scratch space is a temporary directory
-(under TMPDIR) of about twice the settlement file's size, removed at the end.
+Memory is bounded by constants (a parse batch, a sort run or the merge's blocks, one
+ledger batch, one lookup batch), never by the size of the day. Scratch space is a
+temporary directory (under TMPDIR) of about the settlement file's size (twice that
+while runs are merged in passes, past 64 runs: 1,920,000 rows), removed at the end.
 """
 
 from __future__ import annotations

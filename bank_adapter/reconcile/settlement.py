@@ -1,4 +1,4 @@
-"""The bank's settlement file: a UTF-8 CSV, parsed line by line into `BankRow`s.
+"""The bank's settlement file: a UTF-8 CSV, parsed into rows a batch of lines at a time.
 
 The header is exactly `bank_payment_ref,bill_number,amount,paid_at,status` (line 1).
 Every data line then has those five fields: a non-empty reference, a bill number (data:
@@ -17,6 +17,12 @@ Encoding: UTF-8, strictly; a byte sequence that is not UTF-8 is a problem naming
 line and the field that holds it. A UTF-8 byte order mark before the header is accepted
 and skipped (spreadsheet programs write one when saving "CSV UTF-8"; it is not
 content); a UTF-16 or UTF-32 byte order mark means the file is not UTF-8 at all.
+
+Speed: a day is a million lines. Records are taken `BATCH` at a time; a batch of
+one-line, UTF-8, valid records (the common case) is checked column by column in C loops
+(`_valid_rows`), and any other batch record by record (`_row`), which names every
+problem as above. Rows come out in stored form (`Stored`), as the external sort keeps
+them; `parse_settlement` gives them typed.
 """
 
 from __future__ import annotations
