@@ -212,3 +212,15 @@ def test_the_spill_sorts_any_file_like_sorted_does(
         back = [sorting.typed(row) for row in spill.in_ref_order()]
 
     assert back == sorted(rows)
+
+
+async def test_a_run_reads_one_snapshot_of_the_ledger(store):
+    await add_payments(store, ["A"])
+
+    async with store.read(snapshot=True) as tx:
+        day = [row[0] async for batch in day_rows(tx, "RJHI", DAY) for row in batch]
+        await add_payments(store, ["B"], date(2026, 1, 16))  # committed meanwhile
+        found = await payments_by_ref(tx, "RJHI", ["A", "B"])
+
+    assert day == ["A"]
+    assert sorted(found) == ["A"]  # B came after the run's snapshot
