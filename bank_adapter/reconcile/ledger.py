@@ -13,7 +13,7 @@ one snapshot.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import date
 from typing import Any, Final
 
@@ -26,7 +26,9 @@ BATCH: Final = 10_000
 _STATUSES: Final = {status.value: status for status in PaymentStatus}
 
 
-async def day_rows(tx: SqlTx, partner_id: str, day: date) -> AsyncIterator[list[StoredLedger]]:
+async def day_rows(
+    tx: SqlTx, partner_id: str, day: date
+) -> AsyncGenerator[list[StoredLedger], None]:
     """The partner's payments of business date `day`, in reference order, by batches, as
     stored (`typed` makes one a `LedgerRow`)."""
     async for rows in tx.reconcile_day(partner_id, day, BATCH):

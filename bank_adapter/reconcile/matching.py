@@ -147,8 +147,10 @@ class Join(Generic[B, L]):
                     " (does the database collate references by code point?)"
                 )
             self._ledger_ref = ref
-            yield from self._bank_only(ref)
             bank = self._bank
+            if bank is not None and bank[0] < ref:  # rare: no generator made otherwise
+                yield from self._bank_only(ref)
+                bank = self._bank
             if bank is None or bank[0] != ref:
                 yield None, led, False
                 continue

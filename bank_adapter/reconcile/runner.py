@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -103,8 +104,11 @@ def _load(path: Path, spill: SortedSpill, progress: Progress) -> None:
 async def _compare(job: Job, store: Store, bank_rows: Iterable[StoredBank], log: TextIO) -> Outcome:
     reconciliation = Reconciliation(job.day)
     merge: Join[StoredBank, StoredLedger] = Join(bank_rows)
-    async with store.read(snapshot=True) as tx:
-        async for batch in day_rows(tx, job.partner_id, job.day):
+    async with (
+        store.read(snapshot=True) as tx,
+        aclosing(day_rows(tx, job.partner_id, job.day)) as batches,
+    ):
+        async for batch in batches:
             await _classify(merge.pairs(batch), tx, job, reconciliation, log)
         await _classify(merge.rest(), tx, job, reconciliation, log)
     return reconciliation.outcome
