@@ -56,8 +56,10 @@ from bank_adapter.reconcile.settlement import (
     Problems,
     parse_stored,
 )
+from bank_adapter.reconcile.settlement import (
+    typed as bank_row,
+)
 from bank_adapter.reconcile.sorting import SortedSpill
-from bank_adapter.reconcile.sorting import typed as bank_row
 from bank_adapter.store.repository import Store
 from bank_adapter.store.tx import SqlTx
 

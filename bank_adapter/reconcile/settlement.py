@@ -22,7 +22,7 @@ Speed: a day is a million lines. Records are taken `BATCH` at a time; a batch of
 one-line, UTF-8, valid records (the common case) is checked column by column in C loops
 (`_valid_rows`), and any other batch record by record (`_row`), which names every
 problem as above. Rows come out in stored form (`Stored`), as the external sort keeps
-them; `parse_settlement` gives them typed.
+them; `typed` makes one a `BankRow`.
 """
 
 from __future__ import annotations
@@ -129,15 +129,10 @@ class Problems:
             raise BadSettlement(self._first, self.total)
 
 
-def parse_settlement(lines: Iterable[bytes]) -> Iterator[BankRow | Problem]:
-    """The rows of the file whose raw lines (with their line ends) are `lines`, and a
-    `Problem` in place of each line that is not a valid row: `parse_stored`, row by row
-    and typed."""
-    for item in parse_stored(lines):
-        if isinstance(item, Problem):
-            yield item
-        else:
-            yield from (BankRow(*row[:6], _STATUSES[row[6]]) for row in item)
+def typed(row: Stored) -> BankRow:
+    """The `BankRow` stored as `row`."""
+    ref, line, bill, amount, halalas, paid_at, status = row
+    return BankRow(ref, line, bill, amount, halalas, paid_at, _STATUSES[status])
 
 
 def parse_stored(lines: Iterable[bytes]) -> Iterator[list[Stored] | Problem]:

@@ -47,7 +47,6 @@ from typing import BinaryIO, Final
 
 from bank_adapter.core.messages import PaymentStatus
 from bank_adapter.reconcile.matching import StoredBank
-from bank_adapter.reconcile.settlement import BankRow
 
 RUN_ROWS: Final = 30_000
 PIECE_ROWS: Final = 500
@@ -78,8 +77,7 @@ class SortedSpill:
             self.count += len(run)
 
     def in_ref_order(self) -> Iterator[Stored]:
-        """Every stored row by reference, equal references in file (line) order; `typed`
-        makes one a `BankRow`."""
+        """Every stored row by reference, equal references in file (line) order."""
         while len(self._runs) > MAX_FANIN:
             groups = [self._runs[i : i + MAX_FANIN] for i in range(0, len(self._runs), MAX_FANIN)]
             self._runs = [self._write(self._merged(group)) for group in groups]
@@ -134,11 +132,6 @@ class SortedSpill:
         _traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def typed(row: Stored) -> BankRow:
-    ref, line, bill, amount, halalas, paid_at, status = row
-    return BankRow(ref, line, bill, amount, halalas, paid_at, _STATUSES[status])
 
 
 def _fill(block: list[Stored], file: BinaryIO, rows: int) -> list[Stored]:

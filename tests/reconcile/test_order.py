@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import insert, text
 
 from bank_adapter.core.messages import PaymentStatus
-from bank_adapter.reconcile import ledger, sorting
+from bank_adapter.reconcile import ledger, settlement, sorting
 from bank_adapter.reconcile.ledger import day_rows, payments_by_ref
 from bank_adapter.reconcile.settlement import BankRow, Stored
 from bank_adapter.reconcile.sorting import SortedSpill
@@ -178,7 +178,7 @@ def test_the_spill_gives_rows_back_in_code_point_order_then_line(tmp_path, monke
 
     with SortedSpill(tmp_path) as spill:
         spill.add(stored(rows))
-        back = [sorting.typed(row) for row in spill.in_ref_order()]
+        back = [settlement.typed(row) for row in spill.in_ref_order()]
 
     assert back == sorted(rows)
     assert spill.count == len(rows)
@@ -209,7 +209,7 @@ def test_the_spill_sorts_any_file_like_sorted_does(
 
     with TemporaryDirectory(dir=tmp_path) as scratch, SortedSpill(Path(scratch)) as spill:
         spill.add(stored(rows))
-        back = [sorting.typed(row) for row in spill.in_ref_order()]
+        back = [settlement.typed(row) for row in spill.in_ref_order()]
 
     assert back == sorted(rows)
 

@@ -4,6 +4,7 @@ its line (the header is line 1) and its column."""
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import pytest
@@ -18,15 +19,25 @@ from bank_adapter.reconcile.settlement import (
     BankRow,
     Problem,
     Problems,
-    parse_settlement,
+    Stored,
+    parse_stored,
+    typed,
 )
 
 HEADER = b"bank_payment_ref,bill_number,amount,paid_at,status\n"
 GOOD = b"RJHI-1,1234567890123,650.00,2026-01-15T10:30:00+03:00,POSTED\n"
 
 
+def typed_rows(items: Iterable[list[Stored] | Problem]) -> Iterator[BankRow | Problem]:
+    for item in items:
+        if isinstance(item, Problem):
+            yield item
+        else:
+            yield from map(typed, item)
+
+
 def parse(data: bytes) -> list[BankRow | Problem]:
-    return list(parse_settlement(data.splitlines(keepends=True)))
+    return list(typed_rows(parse_stored(data.splitlines(keepends=True))))
 
 
 def only_problem(data: bytes) -> Problem:
@@ -247,9 +258,9 @@ def test_problems_are_set_aside_and_raised_together_with_a_cap():
     lines = [f"RJHI-{i},1,bad,2026-01-15T10:30:00Z,POSTED\n".encode() for i in range(30)]
     problems = Problems(shown=5)
 
-    rows = list(problems.rows(parse_settlement([HEADER, GOOD, *lines])))
+    batches = list(problems.rows(parse_stored([HEADER, GOOD, *lines])))
 
-    assert [row.line for row in rows] == [2]
+    assert [row[1] for batch in batches for row in batch] == [2]
     with pytest.raises(BadSettlement) as raised:
         problems.check()
     message = str(raised.value)
@@ -262,7 +273,7 @@ def test_problems_are_set_aside_and_raised_together_with_a_cap():
 
 def test_no_problem_no_exception():
     problems = Problems()
-    list(problems.rows(parse_settlement([HEADER, GOOD])))
+    list(problems.rows(parse_stored([HEADER, GOOD])))
 
     problems.check()
 
