@@ -34,7 +34,7 @@ from bank_adapter.reconcile.matching import Outcome, OutOfOrder
 from bank_adapter.reconcile.report import report_head
 from bank_adapter.reconcile.runner import Job, run_job
 from bank_adapter.reconcile.settlement import BadSettlement
-from bank_adapter.store.repository import Store
+from bank_adapter.store.repository import StorageUnavailable, Store
 
 UPLOAD: Final = "settlement.csv"
 REPORT: Final = "report.json"
@@ -60,7 +60,7 @@ def main(argv: Sequence[str]) -> int:
     except BadSettlement as exc:
         (run_dir / ERROR).write_text(str(exc), encoding="utf-8")
         return EXIT_BAD_FILE
-    except (OSError, SQLAlchemyError, OutOfOrder) as exc:
+    except (OSError, SQLAlchemyError, StorageUnavailable, OutOfOrder) as exc:
         (run_dir / ERROR).write_text(f"{type(exc).__name__}: {exc}"[:2000], encoding="utf-8")
         return EXIT_CANNOT_RUN
     head = report_head(partner_id, day, final, file_name, outcome)

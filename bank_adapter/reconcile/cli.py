@@ -40,7 +40,7 @@ from bank_adapter.reconcile.settlement import HEADER, MAX_SHOWN, BadSettlement
 from bank_adapter.settings import Settings
 from bank_adapter.store import migrate
 from bank_adapter.store.engine import async_url
-from bank_adapter.store.repository import Store
+from bank_adapter.store.repository import StorageUnavailable, Store
 
 EXIT_OK, EXIT_BREAKS, EXIT_BAD_INPUT = 0, 1, 2
 _DATE: Final = re.compile(DATE_PATTERN)
@@ -142,7 +142,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
         outcome = asyncio.run(_reconcile(settings, job))
     except BadSettlement as exc:
         return _fail(f"{args.bank_file}: {exc}")
-    except (CannotRun, OSError, SQLAlchemyError, OutOfOrder) as exc:
+    except (CannotRun, OSError, SQLAlchemyError, StorageUnavailable, OutOfOrder) as exc:
         return _fail(str(exc))
     return EXIT_OK if outcome.matched else EXIT_BREAKS
 
@@ -199,6 +199,7 @@ async def _store(settings: Settings) -> AsyncIterator[Store]:
             raise CannotRun(
                 "the database has no bank-adapter schema; check BANK_ADAPTER_DATABASE_URL"
             )
+        await store.engine.dispose()  # reads go through the store's own driver from here
         yield store
     finally:
         await store.close()

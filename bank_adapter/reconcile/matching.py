@@ -3,10 +3,11 @@ classes, and both sides' day figures. No I/O but the iterators passed in; no clo
 
 Theory of operation. Both inputs arrive ordered by `bank_payment_ref` (Unicode code
 point order, which is UTF-8 byte order: the order of the external sort and of the
-ledger query), the bank's with equal references in file order. `join` walks them like
+ledger query), the bank's with equal references in file order. `Join` walks them like
 the merge step of merge sort and pairs each reference with its counterpart, or with
 nothing; the second and later bank rows of a reference come out as duplicates. So the
-join holds one row of each side at a time, whatever the size of the day. It checks
+join holds one bank row and one batch of the ledger at a time, whatever the size of
+the day. It checks
 the order as it goes: a database collation that sorts differently would otherwise
 turn every row into two false breaks.
 
@@ -33,23 +34,16 @@ ledger rows of the day. A day with no breaks has equal figures on both sides.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterable,
-    AsyncIterator,
-    Iterable,
-    Iterator,
-    Mapping,
-)
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Final, NamedTuple
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from bank_adapter.core.messages import PaymentStatus
 from bank_adapter.domain.payments import format_payment_id
 from bank_adapter.domain.statement import DIGEST_SIZE, DayFigures, wire_entry_digest
-from bank_adapter.reconcile.settlement import BankRow
+from bank_adapter.reconcile.settlement import BankRow, Stored
 
 REF: Final = "bank_payment_ref"
 
@@ -79,6 +73,15 @@ class LedgerRow(NamedTuple):
     @property
     def payment_id(self) -> str:
         return format_payment_id(self.seq)
+
+
+# The rows as the shell stores and reads them, before they are typed (`BankRow`,
+# `LedgerRow`): the bank's (ref, line, bill, amount, halalas, paid_at, status text), as
+# the external sort keeps them; the ledger's (ref, seq, bill, halalas, paid_at as the
+# database holds it, status text), as the day's query returns them.
+StoredBank = Stored
+StoredLedger = tuple[str, int, str, int, Any, str]
+_STATUSES: Final = {status.value: status for status in PaymentStatus}
 
 
 class Pair(NamedTuple):  # a tuple: millions are made, and a frozen dataclass is slower
@@ -113,48 +116,71 @@ class OutOfOrder(ValueError):
     """An input was not in reference order, so the join cannot be trusted."""
 
 
-async def join(
-    bank: Iterable[BankRow], ledger: AsyncIterable[LedgerRow]
-) -> AsyncGenerator[Pair, None]:
-    """Pair the ref-ordered `bank` and `ledger` rows by `bank_payment_ref`."""
-    banks, ledgers = _ordered_bank(bank), _ordered_ledger(ledger)
-    b, led = next(banks, None), await anext(ledgers, None)
-    last_ref: str | None = None
-    last_ledger: LedgerRow | None = None
-    while b is not None or led is not None:
-        if b is not None and b.bank_payment_ref == last_ref:
-            pair = Pair(b, last_ledger, duplicate=True)
-            b = next(banks, None)
-        elif led is None or (b is not None and b.bank_payment_ref < led.bank_payment_ref):
-            pair, b = Pair(b, None), next(banks, None)
-        elif b is None or led.bank_payment_ref < b.bank_payment_ref:
-            pair, led = Pair(None, led), await anext(ledgers, None)
-        else:
-            pair, b, led = Pair(b, led), next(banks, None), await anext(ledgers, None)
-        if pair.bank is not None:
-            last_ref, last_ledger = pair.bank.bank_payment_ref, pair.ledger
-        yield pair
+B = TypeVar("B", bound=tuple[Any, ...])
+L = TypeVar("L", bound=tuple[Any, ...])
 
 
-def _ordered_bank(rows: Iterable[BankRow]) -> Iterator[BankRow]:
-    previous: str | None = None
-    for row in rows:
-        if previous is not None and row.bank_payment_ref < previous:
-            raise OutOfOrder(f"bank rows out of reference order at line {row.line}")
-        previous = row.bank_payment_ref
-        yield row
+class Join(Generic[B, L]):
+    """The merge-join, fed the ledger a batch at a time: `pairs(batch)` pairs the ledger
+    rows of `batch` and every bank row up to the batch's last reference; `rest()` pairs
+    the bank rows after the ledger's last. Plain iteration, no await: the shell reads a
+    batch, then joins it in one go.
 
+    Rows are tuples with the reference first (and, on the bank's side, the line second):
+    `BankRow` and `LedgerRow`, or the shell's stored forms, which are only made typed rows
+    for the pairs that break. A pair is (bank row, ledger row, duplicate), as `Pair`."""
 
-async def _ordered_ledger(rows: AsyncIterable[LedgerRow]) -> AsyncIterator[LedgerRow]:
-    previous: str | None = None
-    async for row in rows:
-        if previous is not None and row.bank_payment_ref <= previous:
-            raise OutOfOrder(
-                f"ledger rows out of reference order at {row.bank_payment_ref!r}"
-                " (does the database collate references by code point?)"
-            )
-        previous = row.bank_payment_ref
-        yield row
+    def __init__(self, bank: Iterable[B]) -> None:
+        self._banks = iter(bank)
+        self._bank = self._next_bank(None)  # the first bank row not paired yet
+        self._ledger_ref: str | None = None  # the last ledger reference seen
+        self._last_ref: str | None = None  # the last bank reference paired
+        self._last_ledger: L | None = None  # and its ledger row, if any
+
+    def pairs(self, ledger: Iterable[L]) -> Iterator[tuple[B | None, L | None, bool]]:
+        """The pairs up to the last reference of `ledger` (the next rows of the day)."""
+        for led in ledger:
+            ref = led[0]
+            if self._ledger_ref is not None and ref <= self._ledger_ref:
+                raise OutOfOrder(
+                    f"ledger rows out of reference order at {ref!r}"
+                    " (does the database collate references by code point?)"
+                )
+            self._ledger_ref = ref
+            bank = self._bank
+            if bank is not None and bank[0] < ref:  # rare: no generator made otherwise
+                yield from self._bank_only(ref)
+                bank = self._bank
+            if bank is None or bank[0] != ref:
+                yield None, led, False
+                continue
+            self._last_ref, self._last_ledger = ref, led
+            yield bank, led, False
+            bank = self._bank = self._next_bank(bank)
+            while bank is not None and bank[0] == ref:
+                yield bank, led, True
+                bank = self._bank = self._next_bank(bank)
+
+    def rest(self) -> Iterator[tuple[B | None, L | None, bool]]:
+        """The bank rows after the ledger's last reference."""
+        return self._bank_only(None)
+
+    def _bank_only(self, below: str | None) -> Iterator[tuple[B | None, L | None, bool]]:
+        """Bank rows with references below `below` (None: all): no ledger row has them."""
+        bank = self._bank
+        while bank is not None and (below is None or bank[0] < below):
+            if bank[0] == self._last_ref:
+                yield bank, self._last_ledger, True
+            else:
+                self._last_ref, self._last_ledger = bank[0], None
+                yield bank, None, False
+            bank = self._bank = self._next_bank(bank)
+
+    def _next_bank(self, previous: B | None) -> B | None:
+        row = next(self._banks, None)
+        if row is not None and previous is not None and row[0] < previous[0]:
+            raise OutOfOrder(f"bank rows out of reference order at line {row[1]}")
+        return row
 
 
 def classify(pair: Pair, day: date, elsewhere: LedgerRow | None = None) -> list[Break]:
@@ -204,23 +230,31 @@ def digest_of(row: BankRow | LedgerRow) -> int:
 class Tally:
     """Running Count, Total and Checksum of one side, as the statement defines them."""
 
-    __slots__ = ("_checksum", "count", "total_halalas")
+    __slots__ = ("checksum", "count", "total_halalas")
 
     def __init__(self) -> None:
         self.count = 0
         self.total_halalas = 0
-        self._checksum = 0
+        self.checksum = 0
 
     def add(self, row: BankRow | LedgerRow, digest: int) -> None:
         """Count `row`, whose entry digest (`digest_of`) is `digest`."""
         self.count += 1
         if row.status is PaymentStatus.POSTED:
             self.total_halalas += row.amount_halalas
-        self._checksum ^= digest
+        self.checksum ^= digest
+
+    def plus(self, other: Tally) -> Tally:
+        """The figures of both tallies' entries together."""
+        both = Tally()
+        both.count = self.count + other.count
+        both.total_halalas = self.total_halalas + other.total_halalas
+        both.checksum = self.checksum ^ other.checksum
+        return both
 
     @property
     def figures(self) -> DayFigures:
-        return DayFigures(self.count, self.total_halalas, self._checksum.to_bytes(DIGEST_SIZE))
+        return DayFigures(self.count, self.total_halalas, self.checksum.to_bytes(DIGEST_SIZE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +274,31 @@ class Reconciliation:
     def __init__(self, day: date) -> None:
         self.day = day
         self._bank, self._adapter = Tally(), Tally()
+        self._same = Tally()  # the entries both sides agree on, counted once for both
         self._counts: Counter[BreakClass] = Counter()
+
+    def add_if_same(
+        self, bank: StoredBank | None, ledger: StoredLedger | None, duplicate: bool
+    ) -> bool:
+        """Count a pair in stored form whose rows agree (the common case, a million
+        times a day: no typed rows made) and say so; False leaves the pair to `add`.
+        Equal halalas mean equal amounts: both sides' amounts are canonical."""
+        if (
+            bank is None
+            or ledger is None
+            or duplicate
+            or bank[4] != ledger[3]
+            or bank[2] != ledger[2]
+            or bank[6] != ledger[5]
+        ):
+            return False
+        ref, _, bill, amount, halalas, _, status = bank
+        same = self._same
+        same.count += 1
+        if status == "POSTED":
+            same.total_halalas += halalas
+        same.checksum ^= int.from_bytes(wire_entry_digest(ref, bill, amount, _STATUSES[status]))
+        return True
 
     def add(self, pair: Pair, elsewhere: LedgerRow | None = None) -> list[Break]:
         breaks = classify(pair, self.day, elsewhere)
@@ -258,4 +316,5 @@ class Reconciliation:
     @property
     def outcome(self) -> Outcome:
         counts = {kind: self._counts[kind] for kind in BreakClass}
-        return Outcome(self._bank.figures, self._adapter.figures, counts)
+        bank, adapter = self._bank.plus(self._same), self._adapter.plus(self._same)
+        return Outcome(bank.figures, adapter.figures, counts)

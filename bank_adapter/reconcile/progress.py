@@ -46,10 +46,16 @@ class Progress:
 def tracked(
     items: Iterable[T], progress: Progress, fraction: Callable[[int], float | None]
 ) -> Iterator[T]:
-    """`items`, unchanged, drawing `progress` on the way; `fraction(rows)` says how far."""
+    """`items`, unchanged, drawing `progress` on the way; `fraction(rows)` says how far.
+    Not drawn, `items` themselves: no step added per row."""
     if not progress.enabled:
-        yield from items
-        return
+        return iter(items)
+    return _drawing(items, progress, fraction)
+
+
+def _drawing(
+    items: Iterable[T], progress: Progress, fraction: Callable[[int], float | None]
+) -> Iterator[T]:
     rows = 0
     for rows, item in enumerate(items, 1):
         if rows % STEP == 0:

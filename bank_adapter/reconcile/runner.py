@@ -1,37 +1,48 @@
 """The reconciliation job's shell: files, database and progress around the pure core.
 
 1. Read the settlement file into the external sort (`sorting`), parsing as it goes
-   (`settlement`). Any problem stops the job here, before anything is written.
-2. In one read transaction (one snapshot): stream the day's ledger in reference order
-   (`ledger`), merge-join it with the sorted bank rows and classify (`matching`),
-   writing each break to a scratch file as it is found. References missing on the day
-   are looked up on other dates in batches of `LOOKUP_BATCH` (one query per batch,
-   not per row: a file sent for the wrong date misses every row), the pairs waiting
-   meanwhile, so breaks stay in reference order.
+   (`settlement`, by batches). Any problem stops the job here, before anything is
+   written.
+2. In one read transaction (one snapshot): read the day's ledger in reference order,
+   a batch at a time (`ledger`), merge-join each batch with the sorted bank rows and
+   classify (`matching`), writing each break to a scratch file as it is found. Rows
+   stay in their stored form (plain tuples) through the join; only the pairs that do
+   not agree are made typed rows and classified, the others are just counted.
+   References missing on the day are looked up on other dates in batches of
+   `LOOKUP_BATCH` (one query per batch, not per row: a file sent for the wrong date
+   misses every row), the pairs waiting meanwhile, so breaks stay in reference order.
 3. Write the report (stdout or a file) and the CSV from the scratch file (`report`).
 
-Memory is bounded by constants (sort batches, the sort's cache, one cursor batch, one
-lookup batch), never by the size of the day. Scratch space is a temporary directory
-(under TMPDIR) of about twice the settlement file's size, removed at the end.
+Memory is bounded by constants (a parse batch, a sort run or the merge's blocks, one
+ledger batch, one lookup batch), never by the size of the day. Scratch space is a
+temporary directory (under TMPDIR) of about the settlement file's size (twice that
+while runs are merged in passes, past 64 runs: 1,920,000 rows), removed at the end.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from itertools import chain, islice
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Final, TextIO
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bank_adapter import logging as adapter_logging
 from bank_adapter.reconcile.ledger import day_rows, payments_by_ref
-from bank_adapter.reconcile.matching import LedgerRow, Outcome, Pair, Reconciliation, join
+from bank_adapter.reconcile.ledger import typed as ledger_row
+from bank_adapter.reconcile.matching import (
+    Join,
+    Outcome,
+    Pair,
+    Reconciliation,
+    StoredBank,
+    StoredLedger,
+)
 from bank_adapter.reconcile.progress import Progress, tracked
 from bank_adapter.reconcile.report import (
     break_record,
@@ -42,14 +53,18 @@ from bank_adapter.reconcile.report import (
 )
 from bank_adapter.reconcile.settlement import (
     MAX_LINE_BYTES,
-    BankRow,
     Problems,
-    parse_settlement,
+    parse_stored,
+)
+from bank_adapter.reconcile.settlement import (
+    typed as bank_row,
 )
 from bank_adapter.reconcile.sorting import SortedSpill
 from bank_adapter.store.repository import Store
+from bank_adapter.store.tx import SqlTx
 
 LOOKUP_BATCH: Final = 1_000
+StoredPair = tuple[StoredBank | None, StoredLedger | None, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,46 +98,46 @@ def _load(path: Path, spill: SortedSpill, progress: Progress) -> None:
     size = max(path.stat().st_size, 1)
     with path.open("rb") as raw:
         lines = iter(partial(raw.readline, MAX_LINE_BYTES + 1), b"")
-        rows = problems.rows(parse_settlement(lines))
+        rows = chain.from_iterable(problems.rows(parse_stored(lines)))
         spill.add(tracked(rows, progress, lambda _rows: raw.tell() / size))
     problems.check()
 
 
-async def _compare(job: Job, store: Store, bank_rows: Iterable[BankRow], log: TextIO) -> Outcome:
+async def _compare(job: Job, store: Store, bank_rows: Iterable[StoredBank], log: TextIO) -> Outcome:
     reconciliation = Reconciliation(job.day)
+    merge: Join[StoredBank, StoredLedger] = Join(bank_rows)
     async with (
-        store.snapshot() as conn,
-        aclosing(day_rows(conn, job.partner_id, job.day)) as ledger,
-        aclosing(join(bank_rows, ledger)) as pairs,
-        aclosing(_looked_up(pairs, conn, job.partner_id)) as looked_up,
+        store.read(snapshot=True) as tx,
+        aclosing(day_rows(tx, job.partner_id, job.day)) as batches,
     ):
-        async for pair, elsewhere in looked_up:
-            for found in reconciliation.add(pair, elsewhere):
-                log.write(json.dumps(break_record(found)) + "\n")
+        async for batch in batches:
+            await _classify(merge.pairs(batch), tx, job, reconciliation, log)
+        await _classify(merge.rest(), tx, job, reconciliation, log)
     return reconciliation.outcome
 
 
-async def _looked_up(
-    pairs: AsyncIterator[Pair], conn: AsyncConnection, partner_id: str
-) -> AsyncGenerator[tuple[Pair, LedgerRow | None], None]:
-    """Each pair with the ledger's row of its reference on another date, if it needs one."""
-    waiting: list[Pair] = []
-    async for pair in pairs:
-        waiting.append(pair)
-        if len(waiting) == LOOKUP_BATCH:
-            for looked_up in await _look_up(waiting, conn, partner_id):
-                yield looked_up
-            waiting.clear()
-    for looked_up in await _look_up(waiting, conn, partner_id):
-        yield looked_up
-
-
-async def _look_up(
-    pairs: list[Pair], conn: AsyncConnection, partner_id: str
-) -> list[tuple[Pair, LedgerRow | None]]:
-    refs = [pair.lookup_ref for pair in pairs if pair.lookup_ref is not None]
-    found = await payments_by_ref(conn, partner_id, refs) if refs else {}
-    return [(pair, found.get(pair.lookup_ref or "")) for pair in pairs]
+async def _classify(
+    pairs: Iterator[StoredPair], tx: SqlTx, job: Job, reconciliation: Reconciliation, log: TextIO
+) -> None:
+    """Classify `pairs`, `LOOKUP_BATCH` at a time: the rows that agree are counted as they
+    are; the others become typed rows, the references the day lacks are looked up on
+    other dates (one query), and their breaks are written."""
+    while waiting := list(islice(pairs, LOOKUP_BATCH)):
+        left = [
+            Pair(
+                None if bank is None else bank_row(bank),
+                None if ledger is None else ledger_row(tx, ledger, job.day),
+                duplicate,
+            )
+            for bank, ledger, duplicate in waiting
+            if not reconciliation.add_if_same(bank, ledger, duplicate)
+        ]
+        refs = [pair.lookup_ref for pair in left if pair.lookup_ref is not None]
+        found = await payments_by_ref(tx, job.partner_id, refs) if refs else {}
+        for pair in left:
+            elsewhere = found.get(pair.lookup_ref) if found and pair.lookup_ref else None
+            for each in reconciliation.add(pair, elsewhere):
+                log.write(json.dumps(break_record(each)) + "\n")
 
 
 def _write(job: Job, outcome: Outcome, breaks: Path, stdout: TextIO) -> None:

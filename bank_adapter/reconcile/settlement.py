@@ -1,4 +1,4 @@
-"""The bank's settlement file: a UTF-8 CSV, parsed line by line into `BankRow`s.
+"""The bank's settlement file: a UTF-8 CSV, parsed into rows a batch of lines at a time.
 
 The header is exactly `bank_payment_ref,bill_number,amount,paid_at,status` (line 1).
 Every data line then has those five fields: a non-empty reference, a bill number (data:
@@ -17,17 +17,26 @@ Encoding: UTF-8, strictly; a byte sequence that is not UTF-8 is a problem naming
 line and the field that holds it. A UTF-8 byte order mark before the header is accepted
 and skipped (spreadsheet programs write one when saving "CSV UTF-8"; it is not
 content); a UTF-16 or UTF-32 byte order mark means the file is not UTF-8 at all.
+
+Speed: a day is a million lines. Records are taken `BATCH` at a time; a batch of
+one-line, UTF-8, valid records (the common case) is checked column by column in C loops
+(`_valid_rows`), and any other batch record by record (`_row`), which names every
+problem as above. Rows come out in stored form (`Stored`), as the external sort keeps
+them; `typed` makes one a `BankRow`.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Final, NamedTuple
+from datetime import date, datetime
+from itertools import islice
+from operator import itemgetter
+from typing import Final, NamedTuple, TypeVar
 
 from bank_adapter.core.messages import TIMESTAMP_PATTERN, PaymentStatus
 from bank_adapter.core.money import AMOUNT_PATTERN
@@ -38,6 +47,18 @@ HEADER: Final = ("bank_payment_ref", "bill_number", "amount", "paid_at", "status
 _AMOUNT: Final = re.compile(AMOUNT_PATTERN)
 _TIMESTAMP: Final = re.compile(TIMESTAMP_PATTERN)
 _STATUSES: Final = {status.value: status for status in PaymentStatus}
+_STATUS_TEXTS: Final = {status.value: status.value for status in PaymentStatus}
+T = TypeVar("T")
+BATCH: Final = 1_000
+# TIMESTAMP_PATTERN narrowed to fields in range (months, hours, offsets...): a value that
+# matches it on a real date (`_is_date`) is one `_is_timestamp` accepts, so a batch of
+# them needs no `datetime` per row. Any other value takes the exact check.
+_PLAIN_TIMESTAMP: Final = re.compile(
+    r"20[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+_DAY: Final = itemgetter(slice(0, 10))
 _UTF8_BOM: Final = codecs.BOM_UTF8
 _FOREIGN_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
 
@@ -52,6 +73,11 @@ class BankRow(NamedTuple):
     amount_halalas: int
     paid_at: str  # as the bank wrote it (validated): reported back, never compared
     status: PaymentStatus
+
+
+# A row in stored form: a BankRow's values, the status as its text. Plain values, so
+# the external sort writes and reads them in C and the join compares them as they are.
+Stored = tuple[str, int, str, str, int, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +114,9 @@ class Problems:
         self._first: list[Problem] = []
         self.total = 0
 
-    def rows(self, items: Iterable[BankRow | Problem]) -> Iterator[BankRow]:
+    def rows(self, items: Iterable[T | Problem]) -> Iterator[T]:
         for item in items:
-            if isinstance(item, BankRow):
+            if not isinstance(item, Problem):
                 yield item
             else:
                 self.total += 1
@@ -103,9 +129,16 @@ class Problems:
             raise BadSettlement(self._first, self.total)
 
 
-def parse_settlement(lines: Iterable[bytes]) -> Iterator[BankRow | Problem]:
-    """The rows of the file whose raw lines (with their line ends) are `lines`, and a
-    `Problem` in place of each line that is not a valid row.
+def typed(row: Stored) -> BankRow:
+    """The `BankRow` stored as `row`."""
+    ref, line, bill, amount, halalas, paid_at, status = row
+    return BankRow(ref, line, bill, amount, halalas, paid_at, _STATUSES[status])
+
+
+def parse_stored(lines: Iterable[bytes]) -> Iterator[list[Stored] | Problem]:
+    """The rows of the file whose raw lines (with their line ends) are `lines`, by
+    batches in stored form (plain values, status as its text: what the external sort
+    keeps), and a `Problem` in place of each line that is not a valid row.
 
     A line longer than MAX_LINE_BYTES (not a settlement file, then) ends the file: read
     it with `readline(MAX_LINE_BYTES + 1)` so that such a line never has to fit in memory.
@@ -115,15 +148,79 @@ def parse_settlement(lines: Iterable[bytes]) -> Iterator[BankRow | Problem]:
     try:
         header = next(records, None)
         problem = _header_problem(header, decoder)
-        if problem is not None:
-            yield problem
-            return
-        for record in records:
-            yield _row(record, records.line_num, decoder)
     except csv.Error as exc:
         yield Problem(records.line_num, None, f"not readable as CSV: {exc}")
+        return
     except _Unreadable as exc:
         yield exc.problem
+        return
+    if problem is not None:
+        yield problem
+        return
+    while True:
+        first, batch = records.line_num + 1, list[list[str]]()
+        try:
+            batch.extend(islice(records, BATCH))  # keeps what came before an error
+        except csv.Error as exc:
+            yield from _checked(batch, first, records.line_num - 1, decoder)
+            yield Problem(records.line_num, None, f"not readable as CSV: {exc}")
+            return
+        except _Unreadable as exc:
+            yield from _checked(batch, first, exc.problem.line - 1, decoder)
+            yield exc.problem
+            return
+        if not batch:
+            return
+        yield from _checked(batch, first, records.line_num, decoder)
+
+
+def _checked(
+    batch: list[list[str]], first: int, last: int, decoder: _Decoder
+) -> Iterator[list[Stored] | Problem]:
+    """The records of lines `first` to `last`, as rows or problems. A batch of one-line
+    records, all UTF-8 and all valid, is checked column by column (`_valid_rows`); any
+    other goes record by record, as its problems must be named."""
+    if not batch:
+        return
+    if last - first + 1 == len(batch) and not decoder.bad:
+        rows = _valid_rows(batch, first)
+        if rows is not None:
+            yield rows
+            return
+    good: list[Stored] = []
+    line = first - 1
+    for record in batch:
+        line += 1 + sum(field.count("\n") for field in record)  # quoted line breaks
+        item = _row(record, line, decoder.take_bad(line))
+        if isinstance(item, Problem):
+            if good:
+                yield good
+                good = []
+            yield item
+        else:
+            good.append(item)
+    if good:
+        yield good
+
+
+def _valid_rows(batch: list[list[str]], first: int) -> list[Stored] | None:
+    """The rows of `batch` (lines `first`, `first` + 1, ...) if every one is valid, else
+    None. The checks of `_row` a column at a time, in C loops, for the common case."""
+    if set(map(len, batch)) != {len(HEADER)}:
+        return None
+    refs, bills, amounts, paid_ats, statuses = zip(*batch, strict=True)
+    if not (
+        all(refs)
+        and all(map(_AMOUNT.fullmatch, amounts))
+        and _STATUSES.keys() >= set(statuses)
+        and all(map(_PLAIN_TIMESTAMP.fullmatch, paid_ats))
+        and all(_is_date(day) for day in set(map(_DAY, paid_ats)))
+    ):
+        return None
+    halalas = map(int, ",".join(amounts).replace(".", "").split(","))
+    lines = range(first, first + len(batch))
+    status_texts = map(_STATUS_TEXTS.__getitem__, statuses)  # one string each, not one a row
+    return list(zip(refs, lines, bills, amounts, halalas, paid_ats, status_texts, strict=True))
 
 
 class _Unreadable(Exception):
@@ -134,29 +231,30 @@ class _Unreadable(Exception):
 
 
 class _Decoder:
-    """Decodes raw lines for the csv module and remembers the last one that was not
-    UTF-8; it is decoded with surrogate escapes, so the field holding it can be named."""
+    """Decodes raw lines for the csv module and remembers, by line number, those that
+    were not UTF-8; they are decoded with surrogate escapes, so the field holding the
+    bad byte can be named."""
 
     def __init__(self, lines: Iterable[bytes]) -> None:
         self._lines = lines
-        self.bad: UnicodeDecodeError | None = None
+        self.bad: dict[int, UnicodeDecodeError] = {}
 
     def __iter__(self) -> Iterator[str]:
         for number, raw in enumerate(self._lines, 1):
             if len(raw) > MAX_LINE_BYTES:
                 raise _Unreadable(Problem(number, None, f"longer than {MAX_LINE_BYTES} bytes"))
-            yield self._decode(_without_bom(raw) if number == 1 else raw)
+            line = raw if number > 1 else _without_bom(raw)
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self.bad[number] = exc
+                yield line.decode("utf-8", "surrogateescape")
 
-    def _decode(self, raw: bytes) -> str:
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self.bad = exc
-            return raw.decode("utf-8", "surrogateescape")
-
-    def take_bad(self) -> UnicodeDecodeError | None:
-        bad, self.bad = self.bad, None
-        return bad
+    def take_bad(self, upto: int) -> UnicodeDecodeError | None:
+        """The last line up to `upto` that was not UTF-8, forgetting those lines."""
+        lines = [number for number in self.bad if number <= upto]
+        errors = [self.bad.pop(number) for number in lines]
+        return errors[-1] if errors else None
 
 
 def _without_bom(first: bytes) -> bytes:
@@ -169,7 +267,7 @@ def _header_problem(header: list[str] | None, decoder: _Decoder) -> Problem | No
     expected = ",".join(HEADER)
     if header is None:
         return Problem(1, HEADER[0], f"missing header (the file is empty); expected {expected}")
-    if decoder.take_bad() is not None or tuple(header) != HEADER:
+    if decoder.take_bad(1) is not None or tuple(header) != HEADER:
         column = _first_difference(header)
         return Problem(1, column, f"the header must be exactly {expected}")
     return None
@@ -182,8 +280,7 @@ def _first_difference(header: list[str]) -> str:
     return f"field {len(HEADER) + 1}"
 
 
-def _row(record: list[str], line: int, decoder: _Decoder) -> BankRow | Problem:
-    bad = decoder.take_bad()
+def _row(record: list[str], line: int, bad: UnicodeDecodeError | None) -> Stored | Problem:
     if bad is not None:
         return _encoding_problem(record, line, bad)
     if len(record) != len(HEADER):
@@ -198,7 +295,16 @@ def _row(record: list[str], line: int, decoder: _Decoder) -> BankRow | Problem:
     if status not in _STATUSES:
         return Problem(line, "status", f"{status!r} is neither POSTED nor REVERSED")
     halalas = int(amount.replace(".", ""))  # exact: the pattern allows two decimals only
-    return BankRow(ref, line, bill_number, amount, halalas, paid_at, _STATUSES[status])
+    return (ref, line, bill_number, amount, halalas, paid_at, _STATUS_TEXTS[status])
+
+
+@functools.lru_cache(maxsize=1024)  # a day's file holds a few dates, and a few years only
+def _is_date(text: str) -> bool:  # exist (20xx-xx-xx): bounded
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_timestamp(text: str) -> bool:

@@ -8,7 +8,7 @@ unique index that allows one POSTED payment per bill, and conditional updates
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -62,6 +62,20 @@ _DAY_PAGE: Final = (
     " WHERE partner_id = ? AND business_date = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
 )
 _LAST_SEQ: Final = "SELECT COALESCE(MAX(seq), 0) FROM payments"
+# Reconciliation: a day in reference order, code point order on both engines (SQLite
+# compares TEXT bytewise and `ix_payments_reconcile` serves the order; PostgreSQL would
+# sort by the database's locale unless told "C"), and point lookups by reference.
+_RECONCILED: Final = "bank_payment_ref, seq, bill_number, amount_halalas, paid_at, status"
+_RECONCILE_DAY: Final = (
+    f"SELECT {_RECONCILED} FROM payments WHERE partner_id = ? AND business_date = ?"
+    " ORDER BY bank_payment_ref"
+)
+_BY_REFS: Final = {
+    "sqlite": f"SELECT {_RECONCILED}, business_date FROM payments WHERE partner_id = ?"
+    " AND bank_payment_ref IN (SELECT value FROM json_each(?))",
+    "postgresql": f"SELECT {_RECONCILED}, business_date FROM payments WHERE partner_id = ?"
+    " AND bank_payment_ref = ANY(?::text[])",
+}
 _DAY: Final = (
     "SELECT count, total_halalas, checksum FROM day_figures"
     " WHERE partner_id = ? AND business_date = ?"
@@ -180,6 +194,24 @@ class LedgerQueries(TxBase):
         return Payment(
             int(row[0]), row[1], row[2], row[3], int(row[4]), paid_at, day, PaymentStatus(row[7])
         )
+
+    # --- reconciliation ----------------------------------------------------------------
+
+    def reconcile_day(
+        self, partner_id: str, day: date, size: int
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """The partner's payments of `day` in reference (code point) order, `size` at a
+        time, as stored: (ref, seq, bill, halalas, paid_at, status); `self.v` reads the
+        time. In a `read(snapshot=True)` block."""
+        collate = ' COLLATE "C"' if self.db.dialect == "postgresql" else ""
+        return self.db.stream(_RECONCILE_DAY + collate, partner_id, self.v.day(day), size=size)
+
+    async def payments_with_refs(self, partner_id: str, refs: Sequence[str]) -> list[Any]:
+        """The partner's payments whose references are among `refs`, any business date:
+        rows as `reconcile_day`'s, then the business date as stored."""
+        if self.db.dialect == "postgresql":
+            return await self.db.fetch(_BY_REFS["postgresql"], partner_id, list(refs))
+        return await self.db.fetch(_BY_REFS["sqlite"], partner_id, json.dumps(list(refs)))
 
     # --- day figures -------------------------------------------------------------------
 

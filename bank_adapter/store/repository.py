@@ -132,8 +132,11 @@ class Store:
         await committed
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[SqlTx]:
-        """Committed state, on a connection that never waits for the writer."""
+    async def read(self, *, snapshot: bool = False) -> AsyncIterator[SqlTx]:
+        """Committed state, on a connection that never waits for the writer. With
+        `snapshot`, every statement of the block sees one committed state (PostgreSQL
+        REPEATABLE READ; an SQLite read transaction always does), as a reconciliation
+        needs across its long read."""
         try:
             if self.dialect == "sqlite":
                 conn = sqlite_connect(self._path, busy_timeout_s=self.busy_timeout_s, writer=False)
@@ -143,7 +146,11 @@ class Store:
                 finally:
                     conn.close()
             else:
-                async with (await self._read_pool()).acquire() as conn, conn.transaction():
+                isolation = "repeatable_read" if snapshot else None
+                async with (
+                    (await self._read_pool()).acquire() as conn,
+                    conn.transaction(isolation=isolation, readonly=snapshot),
+                ):
                     yield SqlTx(PgReader(conn))
         except StorageError as exc:
             if self._commits.observe is not None:

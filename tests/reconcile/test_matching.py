@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 import pytest
@@ -16,12 +16,12 @@ from bank_adapter.core.messages import PaymentStatus
 from bank_adapter.reconcile.matching import (
     Break,
     BreakClass,
+    Join,
     LedgerRow,
     Outcome,
     OutOfOrder,
     Pair,
     Reconciliation,
-    join,
 )
 from bank_adapter.reconcile.settlement import BankRow
 
@@ -47,13 +47,17 @@ def ledger(
     return LedgerRow(ref, seq, bill, amount, halalas, PAID_AT, status, day)
 
 
-async def stream(rows: Iterable[LedgerRow]) -> AsyncIterator[LedgerRow]:
-    for row in rows:
-        yield row
+def joined(bank_rows: list[BankRow], ledger_rows: list[LedgerRow], batch: int = 2) -> list[Pair]:
+    """The pairs of a join fed the ledger `batch` rows at a time, as the shell feeds it."""
+    merge: Join[BankRow, LedgerRow] = Join(bank_rows)
+    pairs = []
+    for start in range(0, len(ledger_rows), batch):
+        pairs += [Pair(*pair) for pair in merge.pairs(ledger_rows[start : start + batch])]
+    return pairs + [Pair(*pair) for pair in merge.rest()]
 
 
 async def pairs_of(bank_rows: list[BankRow], ledger_rows: list[LedgerRow]) -> list[Pair]:
-    return [pair async for pair in join(bank_rows, stream(ledger_rows))]
+    return joined(bank_rows, ledger_rows)
 
 
 async def reconcile(
@@ -64,7 +68,7 @@ async def reconcile(
     """What the shell does, with `elsewhere` standing in for the point lookups."""
     reconciliation = Reconciliation(DAY)
     breaks = []
-    async for pair in join(sorted(bank_rows), stream(ledger_rows)):
+    for pair in joined(sorted(bank_rows), ledger_rows):
         other = (elsewhere or {}).get(pair.lookup_ref or "")
         breaks += reconciliation.add(pair, other)
     return breaks, reconciliation.outcome
@@ -338,3 +342,41 @@ async def test_the_join_classifies_like_an_oracle_holding_both_sides_in_dicts(
         (r.bank_payment_ref, r.bill_number, r.amount, r.status.value) for r in bank_rows
     ]
     assert outcome.bank.checksum_hex == independent_checksum(bank_entries)
+
+
+def stored_bank(row: BankRow) -> tuple:
+    return (*row[:6], row.status.value)
+
+
+def stored_ledger(row: LedgerRow) -> tuple:
+    return (row[0], row.seq, row.bill_number, row.amount_halalas, row.paid_at, row.status.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ledger_side=st.dictionaries(refs, entries, max_size=8),
+    bank_side=st.lists(st.tuples(refs, entries), max_size=12),
+)
+async def test_rows_in_stored_form_reconcile_like_typed_rows(ledger_side, bank_side):
+    """The shell's way: pairs whose rows agree are counted in stored form, the others
+    typed; the breaks and both sides' figures are those of typed rows throughout."""
+    ledger_rows = [
+        ledger(ref, seq, bill, amount, status)
+        for seq, (ref, (bill, amount, status)) in enumerate(sorted(ledger_side.items()), 1)
+    ]
+    bank_rows = sorted(
+        bank(ref, line, bill, amount, status)
+        for line, (ref, (bill, amount, status)) in enumerate(bank_side, 2)
+    )
+    typed_ledger = {stored_ledger(row): row for row in ledger_rows}
+    typed_bank = {stored_bank(row): row for row in bank_rows}
+    reconciliation = Reconciliation(DAY)
+    merge = Join([stored_bank(row) for row in bank_rows])
+    breaks = []
+    stored_pairs = [*merge.pairs([stored_ledger(row) for row in ledger_rows]), *merge.rest()]
+    for bank_row, ledger_row, duplicate in stored_pairs:
+        if not reconciliation.add_if_same(bank_row, ledger_row, duplicate):
+            pair = Pair(typed_bank.get(bank_row), typed_ledger.get(ledger_row), duplicate)
+            breaks += reconciliation.add(pair)
+
+    assert (breaks, reconciliation.outcome) == await reconcile(bank_rows, ledger_rows)

@@ -8,14 +8,17 @@ import random
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import insert, text
 
 from bank_adapter.core.messages import PaymentStatus
-from bank_adapter.reconcile import sorting
+from bank_adapter.reconcile import ledger, settlement, sorting
 from bank_adapter.reconcile.ledger import day_rows, payments_by_ref
-from bank_adapter.reconcile.settlement import BankRow
+from bank_adapter.reconcile.settlement import BankRow, Stored
 from bank_adapter.reconcile.sorting import SortedSpill
 from bank_adapter.store import migrate
 from bank_adapter.store import tables as t
@@ -81,6 +84,10 @@ async def add_payments(store: Store, refs: list[str], day: date = DAY) -> None:
         await tx.execute(insert(t.payments), rows)
 
 
+def stored(rows: list[BankRow]) -> list[Stored]:
+    return [(*row[:6], row.status.value) for row in rows]
+
+
 def bank_row(ref: str, line: int) -> BankRow:
     return BankRow(ref, line, "1", "1.00", 100, "2026-01-15T10:00:00Z", PaymentStatus.POSTED)
 
@@ -91,8 +98,10 @@ async def test_the_ledger_streams_the_day_in_code_point_order(store):
     await add_payments(store, refs)
     await add_payments(store, ["other-day"], date(2026, 1, 16))
 
-    async with store.engine.connect() as tx:
-        streamed = [row async for row in day_rows(tx, "RJHI", DAY)]
+    async with store.read(snapshot=True) as tx:
+        streamed = [
+            ledger.typed(tx, row, DAY) async for batch in day_rows(tx, "RJHI", DAY) for row in batch
+        ]
 
     assert [row.bank_payment_ref for row in streamed] == sorted(TRICKY)
     assert {row.business_date for row in streamed} == {DAY}
@@ -101,8 +110,10 @@ async def test_the_ledger_streams_the_day_in_code_point_order(store):
 async def test_the_ledger_rows_carry_what_the_report_shows(store):
     await add_payments(store, ["A"])
 
-    async with store.engine.connect() as tx:
-        (row,) = [row async for row in day_rows(tx, "RJHI", DAY)]
+    async with store.read(snapshot=True) as tx:
+        (row,) = [
+            ledger.typed(tx, row, DAY) async for batch in day_rows(tx, "RJHI", DAY) for row in batch
+        ]
 
     assert row.payment_id == "P0000000000000000001"
     assert (row.amount, row.amount_halalas, row.status) == ("1.00", 100, PaymentStatus.POSTED)
@@ -123,14 +134,16 @@ async def test_on_sqlite_the_day_is_one_range_scan_of_the_reconciliation_index(s
     assert "TEMP B-TREE" not in details  # no sort: the index gives the order
 
 
-async def test_references_are_looked_up_while_the_day_streams(store):
+async def test_references_are_looked_up_while_the_day_streams(store, monkeypatch):
+    monkeypatch.setattr(ledger, "BATCH", 1)  # a batch per row: the cursor stays open
     await add_payments(store, ["A", "B", "C"])
     await add_payments(store, ["X"], date(2026, 1, 16))
 
-    async with store.engine.connect() as tx:
+    async with store.read(snapshot=True) as tx:
         found = [
-            (row.bank_payment_ref, sorted(await payments_by_ref(tx, "RJHI", ["X", "C"])))
-            async for row in day_rows(tx, "RJHI", DAY)
+            (row[0], sorted(await payments_by_ref(tx, "RJHI", ["X", "C"])))
+            async for batch in day_rows(tx, "RJHI", DAY)
+            for row in batch
         ]
 
     assert found == [("A", ["C", "X"]), ("B", ["C", "X"]), ("C", ["C", "X"])]
@@ -140,7 +153,7 @@ async def test_references_are_found_on_any_business_date(store):
     await add_payments(store, ["A"])
     await add_payments(store, ["B"], date(2026, 1, 16))
 
-    async with store.engine.connect() as tx:
+    async with store.read(snapshot=True) as tx:
         found = await payments_by_ref(tx, "RJHI", ["A", "B", "C"])
 
     assert {ref: row.business_date for ref, row in found.items()} == {
@@ -149,14 +162,23 @@ async def test_references_are_found_on_any_business_date(store):
     }
 
 
+def small_runs(monkeypatch: pytest.MonkeyPatch, run: int = 3, fanin: int = 2) -> None:
+    """Runs of `run` rows, pieces of 2, blocks of 2 and `fanin` runs a merge: every path
+    of the external sort (several runs, refills, merge passes) on a handful of rows."""
+    for name, value in [("RUN_ROWS", run), ("PIECE_ROWS", 2), ("MERGE_ROWS", 2)]:
+        monkeypatch.setattr(sorting, name, value)
+    monkeypatch.setattr(sorting, "MAX_FANIN", fanin)
+
+
 def test_the_spill_gives_rows_back_in_code_point_order_then_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(sorting, "BATCH", 3)  # several batches in and out
-    rows = [bank_row(ref, line) for line, ref in enumerate(TRICKY + TRICKY[:4], 2)]
-    random.Random(3).shuffle(rows)
+    small_runs(monkeypatch)
+    refs = TRICKY + TRICKY[:4]
+    random.Random(3).shuffle(refs)
+    rows = [bank_row(ref, line) for line, ref in enumerate(refs, 2)]  # file order
 
     with SortedSpill(tmp_path) as spill:
-        spill.add(rows)
-        back = list(spill.in_ref_order())
+        spill.add(stored(rows))
+        back = [settlement.typed(row) for row in spill.in_ref_order()]
 
     assert back == sorted(rows)
     assert spill.count == len(rows)
@@ -166,3 +188,39 @@ def test_an_empty_spill_gives_nothing(tmp_path):
     with SortedSpill(tmp_path) as spill:
         spill.add([])
         assert list(spill.in_ref_order()) == []
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    refs=st.lists(st.sampled_from(TRICKY), max_size=40),
+    run=st.integers(1, 7),
+    fanin=st.integers(2, 4),
+    presorted=st.booleans(),
+)
+def test_the_spill_sorts_any_file_like_sorted_does(
+    tmp_path, monkeypatch, refs, run, fanin, presorted
+):
+    """Duplicates across runs and pieces, files already in order or not: always
+    (reference, line), as the join expects."""
+    small_runs(monkeypatch, run, fanin)
+    rows = [bank_row(ref, line) for line, ref in enumerate(sorted(refs) if presorted else refs, 2)]
+
+    with TemporaryDirectory(dir=tmp_path) as scratch, SortedSpill(Path(scratch)) as spill:
+        spill.add(stored(rows))
+        back = [settlement.typed(row) for row in spill.in_ref_order()]
+
+    assert back == sorted(rows)
+
+
+async def test_a_run_reads_one_snapshot_of_the_ledger(store):
+    await add_payments(store, ["A"])
+
+    async with store.read(snapshot=True) as tx:
+        day = [row[0] async for batch in day_rows(tx, "RJHI", DAY) for row in batch]
+        await add_payments(store, ["B"], date(2026, 1, 16))  # committed meanwhile
+        found = await payments_by_ref(tx, "RJHI", ["A", "B"])
+
+    assert day == ["A"]
+    assert sorted(found) == ["A"]  # B came after the run's snapshot

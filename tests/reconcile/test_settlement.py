@@ -4,25 +4,40 @@ its line (the header is line 1) and its column."""
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bank_adapter.core.messages import PaymentStatus
+from bank_adapter.reconcile import settlement
 from bank_adapter.reconcile.settlement import (
     MAX_LINE_BYTES,
     BadSettlement,
     BankRow,
     Problem,
     Problems,
-    parse_settlement,
+    Stored,
+    parse_stored,
+    typed,
 )
 
 HEADER = b"bank_payment_ref,bill_number,amount,paid_at,status\n"
 GOOD = b"RJHI-1,1234567890123,650.00,2026-01-15T10:30:00+03:00,POSTED\n"
 
 
+def typed_rows(items: Iterable[list[Stored] | Problem]) -> Iterator[BankRow | Problem]:
+    for item in items:
+        if isinstance(item, Problem):
+            yield item
+        else:
+            yield from map(typed, item)
+
+
 def parse(data: bytes) -> list[BankRow | Problem]:
-    return list(parse_settlement(data.splitlines(keepends=True)))
+    return list(typed_rows(parse_stored(data.splitlines(keepends=True))))
 
 
 def only_problem(data: bytes) -> Problem:
@@ -243,9 +258,9 @@ def test_problems_are_set_aside_and_raised_together_with_a_cap():
     lines = [f"RJHI-{i},1,bad,2026-01-15T10:30:00Z,POSTED\n".encode() for i in range(30)]
     problems = Problems(shown=5)
 
-    rows = list(problems.rows(parse_settlement([HEADER, GOOD, *lines])))
+    batches = list(problems.rows(parse_stored([HEADER, GOOD, *lines])))
 
-    assert [row.line for row in rows] == [2]
+    assert [row[1] for batch in batches for row in batch] == [2]
     with pytest.raises(BadSettlement) as raised:
         problems.check()
     message = str(raised.value)
@@ -258,7 +273,7 @@ def test_problems_are_set_aside_and_raised_together_with_a_cap():
 
 def test_no_problem_no_exception():
     problems = Problems()
-    list(problems.rows(parse_settlement([HEADER, GOOD])))
+    list(problems.rows(parse_stored([HEADER, GOOD])))
 
     problems.check()
 
@@ -266,3 +281,55 @@ def test_no_problem_no_exception():
 def test_a_problem_reads_as_line_and_column():
     assert str(Problem(7, "amount", "bad")) == "line 7, column amount: bad"
     assert str(Problem(7, None, "bad")) == "line 7: bad"
+
+
+# --- batches: the column-wise check agrees with the line-by-line one ------------------
+
+MIXED = (
+    HEADER
+    + GOOD
+    + b'"RJHI-q\nline two",1,1.00,2026-01-15T10:30:00Z,POSTED\n'  # lines 3-4, named 4
+    + b"RJHI-3,12\xff34,1.00,2026-01-15T10:30:00Z,POSTED\n"
+    + b"RJHI-4,1,1.0,2026-01-15T10:30:00Z,POSTED\n"
+    + b"RJHI-5,1,2.50,2026-02-30T10:30:00Z,REVERSED\n"
+    + b"\n"
+    + GOOD
+    + b"RJHI-6,1,3.00,2026-01-15T10:30:00.123456789-05:30,POSTED\r\n"
+    + b'"RJHI-7"x,1,1.00,2026-01-15T10:30:00Z,POSTED\n'
+    + GOOD
+)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 5, 1000])
+def test_any_batch_size_gives_the_same_rows_and_problems(monkeypatch, batch):
+    expected = parse(MIXED)
+    monkeypatch.setattr(settlement, "BATCH", batch)
+
+    assert parse(MIXED) == expected
+    assert [(p.line, p.column) for p in expected if isinstance(p, Problem)] == [
+        (5, "bill_number"),
+        (6, "amount"),
+        (7, "paid_at"),
+        (8, "bank_payment_ref"),
+        (11, None),
+    ]
+    assert [row.line for row in expected if isinstance(row, BankRow)] == [2, 4, 9, 10]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)))
+def test_a_timestamp_the_batch_check_passes_is_one_the_exact_check_passes(moment):
+    for offset in ("Z", "+03:00", "-23:59", "+00:00"):
+        for text in (moment.isoformat() + offset, moment.isoformat(timespec="seconds") + offset):
+            assert settlement._PLAIN_TIMESTAMP.fullmatch(text)
+            assert settlement._is_timestamp(text)
+
+
+def test_a_line_too_long_after_good_ones_ends_the_file_in_any_batch(monkeypatch):
+    monkeypatch.setattr(settlement, "BATCH", 2)
+    huge = b"RJHI-1," + b"9" * MAX_LINE_BYTES + b",1.00,2026-01-15T10:30:00Z,POSTED\n"
+
+    items = parse(HEADER + GOOD + GOOD + GOOD + huge + GOOD)
+
+    assert [row.line for row in items if isinstance(row, BankRow)] == [2, 3, 4]
+    assert [(p.line, p.column) for p in items if isinstance(p, Problem)] == [(5, None)]
