@@ -72,8 +72,8 @@ from bank_adapter.errors import AdapterError, Code
 from bank_adapter.services import idempotency
 from bank_adapter.services.billing import SERVICE_NAMES, find_bill, wire_bill
 from bank_adapter.services.idempotency import IdempotencyKey
+from bank_adapter.store.operator import OperatorQueries
 from bank_adapter.store.repository import DuplicateKey, Event, Sms, Store
-from bank_adapter.store.tx import SqlTx
 
 M = TypeVar("M", bound=BaseModel)
 # The answer to issued bills (each with its inquiry form).
@@ -319,7 +319,9 @@ async def issue_bills(
     raise AdapterError(Code.SERVICE_UNAVAILABLE, "no free bill numbers were drawn; try again")
 
 
-async def _audit_issue(tx: SqlTx, bills: Sequence[Bill], now: datetime, *, bulk: bool) -> None:
+async def _audit_issue(
+    tx: OperatorQueries, bills: Sequence[Bill], now: datetime, *, bulk: bool
+) -> None:
     if bulk:
         subject, detail = f"{len(bills)} bills", _bulk_detail(bills)
         await audit.record(tx, now, "bill.issue.bulk", subject, detail=detail)

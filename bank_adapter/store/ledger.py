@@ -70,12 +70,9 @@ _RECONCILE_DAY: Final = (
     f"SELECT {_RECONCILED} FROM payments WHERE partner_id = ? AND business_date = ?"
     " ORDER BY bank_payment_ref"
 )
-_BY_REFS: Final = {
-    "sqlite": f"SELECT {_RECONCILED}, business_date FROM payments WHERE partner_id = ?"
-    " AND bank_payment_ref IN (SELECT value FROM json_each(?))",
-    "postgresql": f"SELECT {_RECONCILED}, business_date FROM payments WHERE partner_id = ?"
-    " AND bank_payment_ref = ANY(?::text[])",
-}
+_BY_REFS: Final = f"SELECT {_RECONCILED}, business_date FROM payments WHERE partner_id = ?"
+_IN_REFS_SQLITE: Final = " AND bank_payment_ref IN (SELECT value FROM json_each(?))"
+_IN_REFS_PG: Final = " AND bank_payment_ref = ANY(?::text[])"
 _DAY: Final = (
     "SELECT count, total_halalas, checksum FROM day_figures"
     " WHERE partner_id = ? AND business_date = ?"
@@ -210,8 +207,8 @@ class LedgerQueries(TxBase):
         """The partner's payments whose references are among `refs`, any business date:
         rows as `reconcile_day`'s, then the business date as stored."""
         if self.db.dialect == "postgresql":
-            return await self.db.fetch(_BY_REFS["postgresql"], partner_id, list(refs))
-        return await self.db.fetch(_BY_REFS["sqlite"], partner_id, json.dumps(list(refs)))
+            return await self.db.fetch(_BY_REFS + _IN_REFS_PG, partner_id, list(refs))
+        return await self.db.fetch(_BY_REFS + _IN_REFS_SQLITE, partner_id, json.dumps(list(refs)))
 
     # --- day figures -------------------------------------------------------------------
 
